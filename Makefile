@@ -1,0 +1,50 @@
+# i2i: set-up, demo and tests. `make demo` and `make test` work on a fresh machine with Python 3.10+.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+# torch is installed here, pinned, so no resolver picks a multi-GB build on its own; override for other
+# platforms, e.g. make setup TORCH="torch torchvision --index-url https://download.pytorch.org/whl/cpu"
+TORCH  ?= torch==2.14.1 torchvision==0.29.1
+
+.PHONY: setup opencv-gui demo test test-slow lint clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q $(TORCH)
+	$(PIP) install -q -e ".[dev]"
+	@$(MAKE) --no-print-directory opencv-gui
+	@touch $@
+
+# albumentations requires opencv-python-headless, which installs the same cv2/ files as opencv-python but
+# without GUI functions (no imshow for the webcam demo). Keep one OpenCV: the GUI build, at the same version.
+opencv-gui:
+	@if $(PIP) show -q opencv-python-headless >/dev/null 2>&1; then \
+	  version=$$($(PIP) show opencv-python 2>/dev/null | sed -n 's/^Version: //p'); \
+	  version=$${version:-$$($(PIP) show opencv-python-headless | sed -n 's/^Version: //p')}; \
+	  $(PIP) uninstall -q -y opencv-python-headless opencv-python && \
+	  $(PIP) install -q --no-deps "opencv-python==$$version" && \
+	  echo "OpenCV: kept opencv-python $$version (GUI build); removed opencv-python-headless"; \
+	fi
+
+# Trains a small pix2pix (day -> night) on the bundled sample: about 3 minutes on 2 CPU cores.
+demo: setup
+	rm -rf runs/demo
+	$(VENV)/bin/i2i train pix2pix --data datasets/gnome-day2night --name demo \
+	  --netG unet_128 --ngf 32 --ndf 32 --load-size 143 --crop-size 128 --batch-size 4 \
+	  --n-epochs 12 --n-epochs-decay 8 --sample-every 0 --num-workers 2
+
+test: setup
+	$(PY) -m pytest
+
+test-slow: setup
+	$(PY) -m pytest -m slow
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache .ruff_cache

@@ -1,0 +1,53 @@
+"""The ``i2i`` command: dispatches to a subcommand module, importing only that one.
+
+Keeping the dispatch lazy means a command that needs no torch never imports it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+from .. import __version__
+from ..errors import I2IError, did_you_mean
+
+COMMANDS = {
+    "train": ("i2i.cli.train", "train pix2pix or CycleGAN on a data folder, or resume a run"),
+}
+
+USAGE = "usage: i2i [--version] COMMAND [options]    (i2i COMMAND --help for its options)"
+
+
+def _help() -> str:
+    width = max(map(len, COMMANDS))
+    lines = [USAGE, "", "Image-to-image translation with GANs.", "", "commands:"]
+    lines += [f"  {name:<{width}}  {text}" for name, (_, text) in COMMANDS.items()]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line ``argv`` (default: sys.argv[1:]); returns the exit code."""
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help"):
+        print(_help())
+        return 0 if argv else 2
+    if argv[0] == "--version":
+        print(f"i2i {__version__}")
+        return 0
+    command = argv[0]
+    if command not in COMMANDS:
+        print(f"{USAGE}\nerror: unknown command '{command}'{did_you_mean(command, COMMANDS)}", file=sys.stderr)
+        return 2
+    try:
+        module = importlib.import_module(COMMANDS[command][0])
+        return int(module.main(argv[1:]))
+    except I2IError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

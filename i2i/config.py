@@ -1,0 +1,230 @@
+"""Typed, frozen configuration. A run's ``TrainConfig`` is saved in every checkpoint and rebuilds its model.
+
+Each field's ``metadata`` gives its help text (and its CLI flag when that is not ``--field-name``), so the
+CLI, the YAML config file and the checkpoint all share one description of every option.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar, Union
+
+from .errors import ConfigError, did_you_mean
+
+C = TypeVar("C")
+
+Direction = Literal["AtoB", "BtoA"]
+Preprocess = Literal["resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "none"]
+NormKind = Literal["batch", "instance", "none"]
+InitKind = Literal["normal", "xavier", "kaiming", "orthogonal"]
+LRPolicy = Literal["linear", "step", "cosine"]
+PrecisionKind = Literal["fp32", "bf16", "fp16"]
+GANMode = Literal["vanilla", "lsgan", "hinge", "wgangp"]
+
+
+def option(default: Any, help: str, flag: str | None = None, choices: tuple[Any, ...] | None = None,
+           metavar: str | None = None) -> Any:
+    """A dataclass field with the help text (and optional flag name, choices, metavar) the CLI shows."""
+    meta = {"help": help, "flag": flag, "choices": choices, "metavar": metavar}
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Where the images are and how they are prepared."""
+
+    root: str = option("", "dataset folder (paired: train/ with A|B side by side, or A/ and B/; "
+                           "unpaired: trainA/ and trainB/)", flag="--data", metavar="FOLDER")
+    direction: Direction = option("AtoB", "translate A to B, or B to A")
+    input_nc: int = option(3, "channels of the input images (1 grey, 3 RGB)", choices=(1, 3))
+    output_nc: int = option(3, "channels of the output images (1 grey, 3 RGB)", choices=(1, 3))
+    preprocess: Preprocess = option("resize_and_crop", "how images are scaled and cropped for training")
+    load_size: int = option(286, "scale images to this size (width for scale_width) before cropping")
+    crop_size: int = option(256, "then crop to this size")
+    flip: bool = option(True, "random horizontal flips (the same flip for both halves of a pair)")
+    max_dataset_size: int | None = option(None, "use at most this many training images")
+    num_workers: int = option(4, "data loading worker processes (0: load in the main process)")
+    val_images: int = option(50, "validation images scored after each epoch (0: no validation)")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Which networks to build, by registered name, and how to initialise them."""
+
+    net_g: str = option("unet_256", "generator: unet_128, unet_256, unet_<size>, resnet_6blocks, resnet_9blocks, "
+                                    "resnet_<n>blocks", flag="--netG", metavar="NAME")
+    net_d: str = option("basic", "discriminator: basic, n_layers, pixel, multiscale", flag="--netD", metavar="NAME")
+    ngf: int = option(64, "generator filters in the first conv layer")
+    ndf: int = option(64, "discriminator filters in the first conv layer")
+    n_layers_d: int = option(3, "conv layers of the n_layers and multiscale discriminators",
+                             flag="--n-layers-d")
+    norm: NormKind = option("batch", "normalisation layers")
+    dropout: bool = option(True, "dropout (0.5) in the generator")
+    init: InitKind = option("normal", "weight initialisation")
+    init_gain: float = option(0.02, "scale of the normal, xavier and orthogonal initialisations")
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """Optimiser and learning-rate schedule (the reference recipe by default)."""
+
+    n_epochs: int = option(100, "epochs at the initial learning rate")
+    n_epochs_decay: int = option(100, "epochs over which the learning rate then decays")
+    batch_size: int = option(1, "images per optimisation step")
+    lr: float = option(2e-4, "initial learning rate of Adam")
+    beta1: float = option(0.5, "Adam beta1")
+    beta2: float = option(0.999, "Adam beta2")
+    lr_policy: LRPolicy = option("linear", "learning-rate policy: constant then linear decay, step, cosine")
+    lr_decay_epochs: int = option(50, "step policy: multiply the learning rate by 0.1 every this many epochs")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Where results go and how the run executes; none of this changes what is learned on CPU."""
+
+    out: str = option("runs", "folder that holds the runs", metavar="FOLDER")
+    name: str = option("", "run name (default: the data folder's name)", metavar="NAME")
+    seed: int = option(0, "random seed (data order, augmentation, initialisation)")
+    device: str = option("auto", "cpu, cuda, cuda:N, or auto (cuda when present)", metavar="DEVICE")
+    precision: PrecisionKind = option("fp32", "fp32, or autocast to bf16 / fp16 (fp16 with a grad scaler; CUDA)")
+    channels_last: bool = option(True, "channels-last memory format on CUDA")
+    compile: bool = option(False, "torch.compile the networks")
+    deterministic: bool = option(False, "deterministic algorithms (slower on CUDA)")
+    max_steps: int | None = option(None, "stop after this many optimisation steps, save and exit")
+    save_every_epochs: int = option(5, "keep the weights of every Nth epoch (0: only latest)")
+    save_latest_every_steps: int = option(5000, "also save the latest checkpoint every N steps (0: per epoch)")
+    log_every: int = option(100, "log losses every N steps")
+    sample_every: int = option(400, "write a sample grid every N steps (0: per epoch)")
+    tensorboard: bool = option(False, "also log to TensorBoard (needs the tensorboard extra)")
+
+
+@dataclass(frozen=True)
+class MethodConfig:
+    """Base class of the options specific to one training method (pix2pix, CycleGAN, ...)."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run."""
+
+    task: str
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+    method: MethodConfig = field(default_factory=MethodConfig)
+
+    @property
+    def total_epochs(self) -> int:
+        return self.optim.n_epochs + self.optim.n_epochs_decay
+
+
+SECTIONS = ("data", "model", "optim", "run", "method")
+
+
+def to_dict(config: Any) -> dict[str, Any]:
+    """A plain nested dict of a config dataclass (JSON and YAML ready)."""
+    return dataclasses.asdict(config)
+
+
+def from_dict(cls: type[C], data: dict[str, Any], where: str = "config") -> C:
+    """Build dataclass ``cls`` from a dict, checking every key and value; errors name ``where``."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = [k for k in data if k not in fields]
+    if unknown:
+        key = unknown[0]
+        raise ConfigError(f"{where}: unknown option '{key}'{did_you_mean(key, fields)}")
+    values = {}
+    for key, value in data.items():
+        kind = hints[key]
+        if dataclasses.is_dataclass(kind) and isinstance(kind, type):
+            values[key] = from_dict(kind, value, f"{where}.{key}")
+        else:
+            values[key] = coerce(value, kind, f"{where}.{key}")
+    return cls(**values)
+
+
+def replace_fields(config: C, changes: dict[str, Any], where: str = "config") -> C:
+    """A copy of ``config`` with some fields changed (values checked like ``from_dict``)."""
+    checked = from_dict(type(config), changes, where)  # every section field has a default
+    return dataclasses.replace(config, **{k: getattr(checked, k) for k in changes})  # type: ignore[type-var]
+
+
+def field_choices(cls: type, name: str) -> tuple[Any, ...] | None:
+    """The allowed values of a field: its ``choices`` metadata or its Literal type."""
+    meta = {f.name: f.metadata for f in dataclasses.fields(cls)}[name]
+    if meta.get("choices"):
+        return tuple(meta["choices"])
+    kind = _strip_optional(typing.get_type_hints(cls)[name])
+    return typing.get_args(kind) if typing.get_origin(kind) is Literal else None
+
+
+def coerce(value: Any, kind: Any, where: str) -> Any:
+    """Check ``value`` against the annotation ``kind``, converting strings from the CLI or YAML."""
+    if _is_optional(kind):
+        if value is None or (isinstance(value, str) and value.lower() in ("none", "null", "")):
+            return None
+        kind = _strip_optional(kind)
+    origin = typing.get_origin(kind)
+    if origin is Literal:
+        allowed = typing.get_args(kind)
+        if value not in allowed:
+            hint = did_you_mean(str(value), [str(a) for a in allowed])
+            raise ConfigError(f"{where}: '{value}' is not one of {', '.join(map(str, allowed))}{hint}")
+        return value
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "yes", "1", "false", "no", "0"):
+            return value.lower() in ("true", "yes", "1")
+        raise ConfigError(f"{where}: expected true or false, got '{value}'")
+    if kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        try:
+            return int(str(value))
+        except ValueError:
+            raise ConfigError(f"{where}: expected an integer, got '{value}'") from None
+    if kind is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        try:
+            return float(str(value))
+        except ValueError:
+            raise ConfigError(f"{where}: expected a number, got '{value}'") from None
+    if kind is str:
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            return str(value)
+        raise ConfigError(f"{where}: expected text, got {type(value).__name__}")
+    raise TypeError(f"{where}: unsupported option type {kind!r}")
+
+
+def _is_optional(kind: Any) -> bool:
+    return typing.get_origin(kind) in (Union, types.UnionType) and type(None) in typing.get_args(kind)
+
+
+def _strip_optional(kind: Any) -> Any:
+    if _is_optional(kind):
+        (inner,) = [a for a in typing.get_args(kind) if a is not type(None)]
+        return inner
+    return kind
+
+
+def apply_overrides(config: TrainConfig, changes: dict[str, Any], where: str = "config") -> TrainConfig:
+    """``config`` with the fields named in a nested dict of sections changed (a YAML file, a resume)."""
+    if not isinstance(changes, dict):
+        raise ConfigError(f"{where}: expected a mapping of sections ({', '.join(SECTIONS)})")
+    unknown = [k for k in changes if k not in (*SECTIONS, "task")]
+    if unknown:
+        raise ConfigError(f"{where}: unknown section '{unknown[0]}'{did_you_mean(unknown[0], SECTIONS)}")
+    if changes.get("task", config.task) != config.task:
+        raise ConfigError(f"{where}: is a {changes['task']} config, not {config.task}")
+    sections = {name: replace_fields(getattr(config, name), changes[name], f"{where}.{name}")
+                for name in SECTIONS if name in changes}
+    return dataclasses.replace(config, **sections)

@@ -1,0 +1,28 @@
+"""Errors a user can act on. The CLI prints their message on one line, without a traceback."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class I2IError(Exception):
+    """Base class: a problem with the user's input, data, configuration or files, not a bug in i2i."""
+
+
+class ConfigError(I2IError):
+    """An option, config file or combination of options that cannot work."""
+
+
+class DataError(I2IError):
+    """A dataset folder or image file that cannot be used."""
+
+
+class CheckpointError(I2IError):
+    """A checkpoint or run folder that is missing, corrupt or of the wrong kind."""
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """Return ' (did you mean X?)' for the closest choice, or '' when nothing is close."""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""

@@ -1,0 +1,146 @@
+"""The interface between a training method and the generic training loop.
+
+A task owns its networks, losses and optimizers and knows the order of one optimisation step; the loop
+(``i2i.engine``) only moves batches, calls ``train_step``, evaluates, logs and checkpoints.
+"""
+
+from __future__ import annotations
+
+import itertools
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from ..config import MethodConfig, TrainConfig
+from ..data import DataSplits
+from ..engine.precision import Precision
+from ..errors import ConfigError
+from ..models import NetworkSpec
+from ..nn import init_weights
+from ..registry import Registry
+
+Batch = Mapping[str, Any]
+
+
+class Task(ABC):
+    """A training method. Subclasses set the class attributes and implement the abstract methods."""
+
+    name: ClassVar[str]
+    method_config: ClassVar[type[MethodConfig]]
+    generators: ClassVar[tuple[str, ...]]  # networks a user runs after training (export, translate)
+
+    def __init__(self, config: TrainConfig, device: torch.device, precision: Precision | None = None) -> None:
+        self.config, self.device = config, device
+        self.precision = precision or Precision("fp32", device)
+        self.networks = nn.ModuleDict({k: spec.build() for k, spec in self.network_specs(config).items()}).to(device)
+        # What train_step calls. The loop may swap in wrapped modules (torch.compile, DDP); the raw
+        # modules in self.networks stay the ones that are saved, so checkpoints never hold wrapper prefixes.
+        self.call: dict[str, Callable[..., Any]] = dict(self.networks.items())
+        self.optimizers = self.build_optimizers()
+
+    # --- what a method declares -------------------------------------------------------------------
+    @classmethod
+    @abstractmethod
+    def default_config(cls) -> TrainConfig:
+        """The paper's recipe for this method."""
+
+    @classmethod
+    @abstractmethod
+    def network_specs(cls, config: TrainConfig) -> dict[str, NetworkSpec]:
+        """Name -> spec of every network this method trains."""
+
+    @classmethod
+    @abstractmethod
+    def load_data(cls, config: TrainConfig, size_multiple: int, cache_file: Path | None,
+                  report: Path | None) -> DataSplits:
+        """The checked train / validation datasets for this method."""
+
+    @abstractmethod
+    def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """Name -> optimizer; the loop sets their learning rates from the schedule."""
+
+    @abstractmethod
+    def train_step(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """One optimisation step on a device batch; returns detached scalar losses by name."""
+
+    @abstractmethod
+    def evaluate(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """Validation metrics (scalars, averaged by the loop over batches) on a device batch."""
+
+    @abstractmethod
+    def visuals(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """Images in [-1, 1] to show side by side, by column title."""
+
+    @staticmethod
+    @abstractmethod
+    def probe(networks: Mapping[str, nn.Module], batch: Batch) -> None:
+        """Run every network on ``batch`` the way ``train_step`` does (a shape check on the meta device)."""
+
+    # --- shared behaviour --------------------------------------------------------------------------
+    @classmethod
+    def check_config(cls, config: TrainConfig) -> int:
+        """Check that the networks accept the configured image size; returns the generator's size multiple.
+
+        Builds the networks on the meta device (no memory, no compute) and runs them on a batch of
+        ``crop_size`` images, so a too-small size fails here with a clear message, not mid-epoch.
+        """
+        size = config.data.crop_size
+        with torch.device("meta"), torch.no_grad():
+            networks = {k: spec.build() for k, spec in cls.network_specs(config).items()}
+            batch_size = config.optim.batch_size
+            batch = {"A": torch.empty(batch_size, config.data.input_nc, size, size),
+                     "B": torch.empty(batch_size, config.data.output_nc, size, size)}
+            try:
+                cls.probe(networks, batch)
+            except (RuntimeError, ValueError) as e:  # a kernel larger than its input, a 1x1 batch-norm map
+                detail = str(e).splitlines()[0]
+                raise ConfigError(f"images of {size}x{size} are too small for --netG {config.model.net_g} / "
+                                  f"--netD {config.model.net_d}: {detail}") from None
+        return int(getattr(networks[cls.generators[0]], "size_multiple", 1))
+
+    def init_weights(self) -> None:
+        """Initialise every network as the config says (new runs only; a resume loads weights)."""
+        for net in self.networks.values():
+            init_weights(net, self.config.model.init, self.config.model.init_gain)
+
+    def adam(self, *names: str) -> torch.optim.Adam:
+        """Adam over the parameters of the named networks, with the configured learning rate and betas."""
+        optim = self.config.optim
+        params = itertools.chain.from_iterable(self.networks[n].parameters() for n in names)
+        return torch.optim.Adam(params, lr=optim.lr, betas=(optim.beta1, optim.beta2))
+
+    def state_dict(self) -> dict[str, Any]:
+        """State beyond networks and optimizers that a resume needs (for example image pools)."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:  # noqa: B027  (optional hook, no state by default)
+        """Restore what ``state_dict`` returned."""
+
+
+@contextmanager
+def frozen(*modules: nn.Module) -> Iterator[None]:
+    """Stop gradients to these modules' parameters inside the block (the other network's step)."""
+    params = [p for m in modules for p in m.parameters()]
+    flags = [p.requires_grad for p in params]
+    for p in params:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p, flag in zip(params, flags, strict=True):
+            p.requires_grad_(flag)
+
+
+def backward_step(precision: Precision, optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
+    """Zero the optimizer's gradients, backpropagate ``loss`` and step (scaled when fp16)."""
+    optimizer.zero_grad(set_to_none=True)
+    precision.backward(loss)
+    precision.step(optimizer)
+
+
+TASKS: Registry[type[Task]] = Registry("task")

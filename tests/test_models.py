@@ -1,0 +1,111 @@
+"""Every registered network: shapes, parameter counts, the reference key layout, init and test mode."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from i2i.errors import ConfigError
+from i2i.models import NETWORKS, create_model, list_models, spec_for
+from i2i.nn import inference_mode, init_weights
+
+
+def count(net: nn.Module) -> int:
+    return sum(p.numel() for p in net.parameters())
+
+
+@pytest.mark.parametrize(("name", "kwargs", "params"), [
+    ("unet_256", {"norm": "batch"}, 54_413_955),         # the reference's figures
+    ("resnet_9blocks", {"norm": "instance"}, 11_378_179),
+    ("basic", {"in_channels": 6, "norm": "batch"}, 2_768_705),
+])
+def test_parameter_counts_match_the_reference(name: str, kwargs: dict, params: int) -> None:
+    with torch.device("meta"):
+        assert count(create_model(name, **kwargs)) == params
+
+
+def test_reference_key_layout() -> None:
+    """The keys the reference's pretrained files use, with their shapes (ConvTranspose: in, out, k, k)."""
+    with torch.device("meta"):
+        unet = create_model("unet_256", norm="batch", dropout=True).state_dict()
+        resnet = create_model("resnet_9blocks", norm="instance").state_dict()
+    assert unet["model.model.0.weight"].shape == (64, 3, 4, 4)
+    assert unet["model.model.3.weight"].shape == (128, 3, 4, 4)
+    assert "model.model.1.model.3.model.3.model.3.model.3.model.1.weight" in unet  # 6 levels deep
+    assert resnet["model.1.weight"].shape == (64, 3, 7, 7)
+    assert resnet["model.26.weight"].shape == (3, 64, 7, 7)
+    assert resnet["model.10.conv_block.5.weight"].shape == (256, 256, 3, 3)
+    assert not any("running" in key for key in resnet)  # instance norm keeps no running stats
+
+
+GENERATORS = ["unet_32", "unet_64", "unet_128", "resnet_2blocks", "resnet_6blocks", "resnet_9blocks"]
+
+
+@pytest.mark.parametrize("name", GENERATORS)
+@pytest.mark.parametrize("norm", ["batch", "instance", "none"])
+def test_generator_shapes(name: str, norm: str) -> None:
+    net = create_model(name, in_channels=1, out_channels=3, ngf=4, norm=norm, dropout=True)
+    size = max(64, net.size_multiple)
+    out = net(torch.randn(2, 1, size, size + net.size_multiple))
+    assert out.shape == (2, 3, size, size + net.size_multiple)
+    assert out.abs().max() <= 1.0  # tanh output
+
+
+@pytest.mark.parametrize(("name", "kwargs", "out_shape"), [
+    ("basic", {}, [(2, 1, 14, 14)]),                      # 128 -> 70x70 receptive field patches
+    ("n_layers", {"n_layers": 4}, [(2, 1, 6, 6)]),
+    ("pixel", {}, [(2, 1, 128, 128)]),
+    ("multiscale", {"num_scales": 3}, [(2, 1, 14, 14), (2, 1, 6, 6), (2, 1, 2, 2)]),
+])
+def test_discriminator_shapes(name: str, kwargs: dict, out_shape: list) -> None:
+    net = create_model(name, in_channels=6, ndf=4, **kwargs)
+    out = net(torch.randn(2, 6, 128, 128))
+    outs = out if isinstance(out, list) else [out]
+    assert [tuple(o.shape) for o in outs] == out_shape
+
+
+def test_every_registered_network_builds() -> None:
+    for name in list_models():
+        concrete = name.replace("<size>", "64").replace("<n>", "3")
+        kwargs = {"in_channels": 3} if NETWORKS.entry(concrete).tags["role"] == "discriminator" else {}
+        assert isinstance(create_model(concrete, **kwargs), nn.Module)
+
+
+def test_unknown_names_and_arguments_are_clear() -> None:
+    with pytest.raises(ConfigError, match="did you mean 'unet_256'"):
+        create_model("unet256")
+    with pytest.raises(ConfigError, match="power of two"):
+        create_model("unet_100")
+    with pytest.raises(ConfigError, match="does not take n_layers"):
+        create_model("pixel", in_channels=3, n_layers=4)
+    # spec_for keeps only what the builder accepts, so one options dict serves every discriminator
+    assert spec_for("pixel", in_channels=3, n_layers=4).kwargs == {"in_channels": 3}
+
+
+@pytest.mark.parametrize("kind", ["normal", "xavier", "kaiming", "orthogonal"])
+def test_init_weights(kind: str) -> None:
+    torch.manual_seed(0)
+    net = init_weights(create_model("unet_32", ngf=4), kind, 0.02)
+    convs = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
+    assert all(m.bias is None or m.bias.abs().max() == 0 for m in convs)
+    if kind == "normal":
+        assert 0.015 < convs[1].weight.std() < 0.025
+    bns = [m for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert abs(float(torch.cat([b.weight.detach() for b in bns]).mean()) - 1.0) < 0.01
+
+
+def test_inference_mode_uses_batch_statistics_and_changes_nothing() -> None:
+    torch.manual_seed(0)
+    net = create_model("unet_32", ngf=4, norm="batch", dropout=True)
+    net.train()
+    x = torch.randn(1, 3, 32, 32) * 3 + 2
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    with inference_mode(net, "batch"):
+        first, second = net(x), net(x)
+    assert torch.equal(first, second)  # dropout off
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())  # running stats untouched
+    assert net.training and all(m.training for m in net.modules())  # mode restored
+    with inference_mode(net, "running"):
+        running = net(x)
+    assert not torch.allclose(first, running)  # fresh running stats (0/1) differ from this batch's
