@@ -84,3 +84,13 @@ def test_end_to_end_train_config_and_resume(tmp_path: Path) -> None:
     assert failed.returncode == 2
     assert failed.stderr.strip().splitlines() == [failed.stderr.strip()]
     assert "adwaita_r1c2.jpg" in failed.stderr and "Traceback" not in failed.stderr
+
+
+def test_the_readme_demo_command_is_valid(tmp_path: Path) -> None:
+    """`make demo` runs these exact flags; two steps prove they still parse, fit together and train."""
+    makefile = (Path(__file__).parent.parent / "Makefile").read_text()
+    recipe = makefile.split("\ndemo:", 1)[1].split("\n\n", 1)[0].replace("\\\n", " ")
+    command = next(line for line in recipe.splitlines() if "i2i train" in line).split("i2i train", 1)[1].split()
+    assert main(["train", *command, "--max-steps", "2", "--out", str(tmp_path), "--no-progress",
+                 "--val-images", "2"]) == 0
+    assert (tmp_path / "demo" / "checkpoints" / "latest.safetensors").is_file()

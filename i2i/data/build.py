@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from torch.utils.data import Dataset
 
@@ -12,6 +14,8 @@ from .datasets import PairedDataset, UnpairedDataset
 from .layouts import VAL_SPLITS, PairSource, find_paired, find_unpaired
 from .scan import ImageInfo, ScanCache, raise_problems, scan_images
 from .transforms import build_transform, check_sizes
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -23,7 +27,8 @@ class DataSplits:
     preview: Dataset
 
 
-def _first_split(find, root: str):
+def _first_split(find: Callable[[str, str], T | None], root: str) -> T | None:
+    """The first validation split that exists (val, then test), as ``find`` (paired or unpaired) reads it."""
     for split in VAL_SPLITS:
         found = find(root, split)
         if found is not None:

@@ -24,6 +24,7 @@ from torch.utils.data import DataLoader, Dataset, default_collate
 from tqdm import tqdm
 
 from ..config import TrainConfig, apply_overrides, to_dict
+from ..data import EpochSampler
 from ..errors import CheckpointError, ConfigError
 from ..fileio import atomic_write_text
 from ..tasks import Task, config_from_dict, task_class
@@ -168,7 +169,8 @@ class Trainer:
         if run.compile:
             self.task.call = {k: torch.compile(net) for k, net in self.task.networks.items()}
         self.sampler, self.loader = self._train_loader()
-        self.val_loader = self._loader(self.data.val, 1) if self.data.val is not None else None
+        val_workers = min(2, self.config.data.num_workers)  # a small set, read once per epoch
+        self.val_loader = self._loader(self.data.val, 1, workers=val_workers) if self.data.val is not None else None
         self.preview = self._preview_batch()
         self.logger = RunLogger(run_dir, run.tensorboard)
         if checkpoint is not None:
@@ -186,8 +188,8 @@ class Trainer:
         elif self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True  # fixed crop sizes: pick the fastest conv algorithms once
 
-    def _loader(self, dataset: Dataset, batch_size: int, sampler: Any = None) -> DataLoader:
-        workers = self.config.data.num_workers
+    def _loader(self, dataset: Dataset, batch_size: int, sampler: Any = None, workers: int | None = None) -> DataLoader:
+        workers = self.config.data.num_workers if workers is None else workers
         # Workers start from a clean forkserver process: forking this one, whose OpenCV and OpenMP thread
         # pools are already running, can deadlock the child on a lock copied mid-use.
         return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=workers,
@@ -195,9 +197,7 @@ class Trainer:
                           multiprocessing_context="forkserver" if workers > 0 else None,
                           worker_init_fn=_quiet_worker, generator=torch.Generator().manual_seed(self.config.run.seed))
 
-    def _train_loader(self) -> tuple[Any, DataLoader]:
-        from ..data import EpochSampler
-
+    def _train_loader(self) -> tuple[EpochSampler, DataLoader]:
         sampler = EpochSampler(len(self.data.train), self.config.run.seed)
         return sampler, self._loader(self.data.train, self.config.optim.batch_size, sampler)
 

@@ -20,6 +20,7 @@ from torch import nn
 
 from ..config import GANMode, MethodConfig, ModelConfig, TrainConfig, option
 from ..data import DataSplits, unpaired_data
+from ..engine.precision import Precision
 from ..errors import ConfigError
 from ..losses import GANLoss, gradient_penalty
 from ..models import NetworkSpec, spec_for
@@ -81,15 +82,15 @@ class CycleGAN(Task):
     @staticmethod
     def probe(networks: Mapping[str, nn.Module], batch: Batch) -> None:
         fake_b, fake_a = networks["G_A"](batch["A"]), networks["G_B"](batch["B"])
-        networks["G_B"](fake_b), networks["G_A"](fake_a), networks["D_A"](fake_b), networks["D_B"](fake_a)
+        for name, images in (("G_B", fake_b), ("G_A", fake_a), ("D_A", fake_b), ("D_B", fake_a)):
+            networks[name](images)
 
-    def __init__(self, config: TrainConfig, *args: object, **kwargs: object) -> None:
-        super().__init__(config, *args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, config: TrainConfig, device: torch.device, precision: Precision | None = None) -> None:
+        super().__init__(config, device, precision)
         self.method: CycleGANConfig = config.method  # type: ignore[assignment]
         self.gan = GANLoss(self.method.gan_mode)
-        seed = config.run.seed
-        self.fake_a_pool, self.fake_b_pool = ImagePool(self.method.pool_size, seed), ImagePool(self.method.pool_size,
-                                                                                               seed + 1)
+        self.fake_a_pool = ImagePool(self.method.pool_size, config.run.seed)
+        self.fake_b_pool = ImagePool(self.method.pool_size, config.run.seed + 1)
 
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"G": self.adam("G_A", "G_B"), "D": self.adam("D_A", "D_B")}

@@ -17,6 +17,7 @@ from torch import nn
 
 from ..config import DataConfig, GANMode, MethodConfig, ModelConfig, TrainConfig, option
 from ..data import DataSplits, paired_data
+from ..engine.precision import Precision
 from ..losses import GANLoss, gradient_penalty
 from ..models import NetworkSpec, spec_for
 from ..nn import inference_mode
@@ -65,8 +66,8 @@ class Pix2Pix(Task):
         fake = networks["G"](batch["A"])
         networks["D"](torch.cat([batch["A"], fake], 1))
 
-    def __init__(self, config: TrainConfig, *args: object, **kwargs: object) -> None:
-        super().__init__(config, *args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, config: TrainConfig, device: torch.device, precision: Precision | None = None) -> None:
+        super().__init__(config, device, precision)
         self.method: Pix2PixConfig = config.method  # type: ignore[assignment]
         self.gan = GANLoss(self.method.gan_mode)
 
