@@ -58,6 +58,11 @@ def test_runs_are_protected(tmp_path: Path) -> None:
         resume(tmp_path / "tiny", {"model": {"net_g": "unet_128"}})
     with pytest.raises(CheckpointError, match="no checkpoint to resume"):
         resume(tmp_path / "elsewhere")
+    with pytest.raises(ConfigError, match="unknown section 'modle'"):
+        resume(tmp_path / "tiny", {"modle": {"ngf": 4}})
+    steps_before = train_losses(tmp_path / "tiny")
+    assert resume(tmp_path / "tiny", {"run": {"max_steps": 1}}, progress_bar=False).progress.step == 2
+    assert train_losses(tmp_path / "tiny") == steps_before  # the limit was already reached: no step taken
 
 
 def test_epoch_snapshots_hold_weights_only(tmp_path: Path) -> None:

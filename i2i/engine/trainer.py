@@ -23,7 +23,7 @@ import yaml
 from torch.utils.data import DataLoader, Dataset, default_collate
 from tqdm import tqdm
 
-from ..config import TrainConfig, apply_overrides, to_dict
+from ..config import SECTIONS, TrainConfig, apply_overrides, to_dict
 from ..data import EpochSampler
 from ..errors import CheckpointError, ConfigError
 from ..fileio import atomic_write_text
@@ -104,15 +104,14 @@ def resume(run_dir: str | Path, changes: dict[str, dict[str, Any]] | None = None
     checkpoint = load_checkpoint(path)
     if checkpoint.state is None:
         raise CheckpointError(f"{path}: holds weights only; resume from {latest_checkpoint(run_dir)}")
-    config = config_from_dict(checkpoint.config, str(path))
-    changes = changes or {}
-    for section, values in changes.items():
-        fixed = sorted(set(values) - RESUMABLE.get(section, set()))
-        changed = [k for k in fixed if values[k] != getattr(getattr(config, section), k)]
-        if changed:
-            raise ConfigError(f"cannot change {section}.{changed[0]} when resuming (it would not continue the "
-                              f"same run); start a new run with --name instead")
-    config = apply_overrides(config, changes, "resume")
+    saved = config_from_dict(checkpoint.config, str(path))
+    config = apply_overrides(saved, changes or {}, "resume")
+    for section in SECTIONS:
+        before, after = getattr(saved, section), getattr(config, section)
+        for f in dataclasses.fields(before):
+            if getattr(before, f.name) != getattr(after, f.name) and f.name not in RESUMABLE.get(section, ()):
+                raise ConfigError(f"cannot change {section}.{f.name} when resuming (it would not continue the same "
+                                  "run); start a new run with --name instead")
     return Trainer(config, run_dir, checkpoint, progress_bar).run()
 
 
@@ -234,6 +233,8 @@ class Trainer:
         self._announce()
         if progress.step == 0 and self.val_loader is not None:
             self.validate()
+        if config.run.max_steps is not None and progress.step >= config.run.max_steps:
+            return self._finish()  # resumed with a step limit already reached
         stop = StopFlag()
         with stop.installed():
             while progress.epoch < config.total_epochs:
