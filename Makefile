@@ -30,7 +30,7 @@ opencv-gui:
 	  echo "OpenCV: kept opencv-python $$version (GUI build); removed opencv-python-headless"; \
 	fi
 
-# Trains a small pix2pix (day -> night) on the bundled sample: about 3 minutes on 2 CPU cores.
+# Trains a small pix2pix (day -> night) on the bundled sample: 3-5 minutes on 2 CPU cores (500 steps).
 demo: setup
 	rm -rf runs/demo
 	$(VENV)/bin/i2i train pix2pix --data datasets/gnome-day2night --name demo \
