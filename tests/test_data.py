@@ -12,10 +12,11 @@ import torch
 from conftest import SAMPLE
 
 from i2i.config import DataConfig
-from i2i.data import EpochSampler, PairedDataset, find_paired, find_unpaired, paired_data, unpaired_data, write_image
+from i2i.data import EpochSampler, PairedDataset, find_paired, find_unpaired, paired_data, unpaired_data
 from i2i.data.datasets import split_side_by_side
 from i2i.data.transforms import build_transform
 from i2i.errors import ConfigError, DataError
+from i2i.images import write_image
 
 
 def make_folder_pairs(root: Path, n: int = 3, size: tuple[int, int] = (40, 48)) -> None:

@@ -6,6 +6,7 @@ Keeping the dispatch lazy means a command that needs no torch never imports it.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 
 from .. import __version__
@@ -13,6 +14,9 @@ from ..errors import I2IError, did_you_mean
 
 COMMANDS = {
     "train": ("i2i.cli.train", "train pix2pix or CycleGAN on a data folder, or resume a run"),
+    "export": ("i2i.cli.export", "export a trained generator to ONNX (checked, with a model card)"),
+    "translate": ("i2i.cli.translate", "translate images, folders or globs with a named or exported model"),
+    "models": ("i2i.cli.models", "list, inspect, pull, import and remove named models"),
 }
 
 USAGE = "usage: i2i [--version] COMMAND [options]    (i2i COMMAND --help for its options)"
@@ -47,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (i2i models list | head): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

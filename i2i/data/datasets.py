@@ -15,7 +15,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ..config import Direction
-from .image_io import read_image, to_channels
+from ..images import read_image, to_channels
 from .layouts import PairSource
 from .sampler import SampleKey, sample_seed
 from .transforms import apply_pair, apply_single

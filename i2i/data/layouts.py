@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import DataError
-from .image_io import IMAGE_EXTENSIONS, list_images
+from ..images import IMAGE_EXTENSIONS, list_images
 
 VAL_SPLITS = ("val", "test")
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from ..errors import DataError
 from ..fileio import atomic_write_text
-from .image_io import read_image
+from ..images import read_image
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import torch
 
-from ..data.image_io import write_image
+from ..images import write_image
 
 HEADER = 18
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..errors import DataError
-from ..fileio import atomic_path
+from .errors import DataError
+from .fileio import atomic_path
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 
@@ -37,11 +37,19 @@ def list_images(folder: str | os.PathLike[str]) -> list[Path]:
     return sorted(found)
 
 
-def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
+def decode_image(data: bytes, name: str = "<bytes>", max_pixels: int | None = None) -> np.ndarray:
     """Decode encoded image bytes to (H, W, C) uint8 RGB, RGBA or grey (C=1), upright.
 
-    16-bit images are scaled to 8 bits. Raises DataError naming ``name`` for anything unreadable.
+    16-bit images are scaled to 8 bits. ``max_pixels`` is checked against the header before decoding, so a
+    small file that would expand to gigabytes (a decompression bomb) is refused without allocating them.
+    Raises DataError naming ``name`` for anything unreadable or too large.
     """
+    if max_pixels is not None:
+        size = image_size(data)
+        if size is not None and size[0] * size[1] > max_pixels:
+            w, h = size
+            raise DataError(f"{name}: {w}x{h} is {w * h / 1e6:.0f} megapixels, over the limit of "
+                            f"{max_pixels / 1e6:.0f} (--max-pixels)")
     if data[:2] == _JPEG_SOI and data.rfind(b"\xff\xd9") < data.rfind(b"\xff\xda"):
         raise DataError(f"{name}: truncated JPEG (the file ends before the image data does)")
     buf = np.frombuffer(data, np.uint8)
@@ -68,7 +76,7 @@ def decode_image(data: bytes, name: str = "<bytes>") -> np.ndarray:
     return _upright(image, orientation)
 
 
-def read_image(path: str | os.PathLike[str], channels: int | None = None) -> np.ndarray:
+def read_image(path: str | os.PathLike[str], channels: int | None = None, max_pixels: int | None = None) -> np.ndarray:
     """Read an image file as (H, W, C) uint8; ``channels`` 1 or 3 converts it (see ``to_channels``)."""
     try:
         data = Path(path).read_bytes()
@@ -76,7 +84,7 @@ def read_image(path: str | os.PathLike[str], channels: int | None = None) -> np.
         raise DataError(f"{path}: no such file") from None
     except OSError as e:
         raise DataError(f"{path}: cannot read ({e.strerror})") from None
-    image = decode_image(data, os.fspath(path))
+    image = decode_image(data, os.fspath(path), max_pixels)
     return image if channels is None else to_channels(image, channels)
 
 
@@ -114,6 +122,68 @@ def write_image(path: str | os.PathLike[str], image: np.ndarray, quality: int = 
     data = encode_image(image, Path(path).suffix or ".png", quality)
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
+
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) from the header of a PNG, JPEG, WebP, BMP or TIFF, without decoding; None if unknown."""
+    try:
+        if data.startswith(b"\x89PNG\r\n\x1a\n"):
+            return struct.unpack(">II", data[16:24])
+        if data.startswith(_JPEG_SOI):
+            return _jpeg_size(data)
+        if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+            return _webp_size(data)
+        if data.startswith(b"BM"):
+            width, height = struct.unpack("<ii", data[18:26])
+            return abs(width), abs(height)
+        if data[:4] in (b"II*\x00", b"MM\x00*"):
+            return _tiff_size(data)
+    except struct.error:
+        return None
+    return None
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    pos = 2
+    while pos + 9 < len(data):
+        if data[pos] != 0xFF:
+            return None
+        marker = data[pos + 1]
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7 or marker == 0xFF:
+            pos += 1 if marker == 0xFF else 2
+            continue
+        (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
+        if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
+            height, width = struct.unpack(">HH", data[pos + 5 : pos + 9])
+            return width, height
+        pos += 2 + length
+    return None
+
+
+def _webp_size(data: bytes) -> tuple[int, int] | None:
+    chunk = data[12:16]
+    if chunk == b"VP8X":
+        return 1 + int.from_bytes(data[24:27], "little"), 1 + int.from_bytes(data[27:30], "little")
+    if chunk == b"VP8L":
+        bits = int.from_bytes(data[21:25], "little")
+        return 1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF)
+    if chunk == b"VP8 ":
+        width, height = struct.unpack("<HH", data[26:30])
+        return width & 0x3FFF, height & 0x3FFF
+    return None
+
+
+def _tiff_size(data: bytes) -> tuple[int, int] | None:
+    endian = "<" if data[:2] == b"II" else ">"
+    (ifd,) = struct.unpack_from(endian + "I", data, 4)
+    (count,) = struct.unpack_from(endian + "H", data, ifd)
+    found = {}
+    for i in range(count):
+        tag, kind, _ = struct.unpack_from(endian + "HHI", data, ifd + 2 + 12 * i)
+        if tag in (256, 257):
+            fmt = "H" if kind == 3 else "I"
+            (found[tag],) = struct.unpack_from(endian + fmt, data, ifd + 10 + 12 * i)
+    return (found[256], found[257]) if len(found) == 2 else None
 
 
 def exif_orientation(exif: bytes) -> int:

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from i2i.data.image_io import list_images, read_image, to_channels, write_image
 from i2i.errors import DataError
+from i2i.images import list_images, read_image, to_channels, write_image
 
 
 @pytest.mark.parametrize("orientation", range(1, 9))

@@ -1,0 +1,77 @@
+"""``i2i translate``: translate images, folders or globs with a named or exported model. Imports no torch."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .options import reject_unknown
+
+EXAMPLES = """examples:
+  i2i translate in.jpg --model day2night          # -> in_day2night.jpg (the pretrained model is fetched once)
+  i2i translate photos/ --model facades -o out/   # a folder, with a progress bar
+  i2i translate big.jpg --model h2z --tile 512    # any size, in blended 512-pixel tiles
+  i2i translate 'shots/**/*.png' --model export/demo.onnx
+
+Outputs keep the input's size, orientation, format and alpha channel, and never replace an input.
+Exit status: 0 when every image was translated, 1 when some failed (each is named), 2 for a usage error."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="i2i translate", description="Translate images with a generator.",
+                                     epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or glob patterns")
+    parser.add_argument("--model", "-m", required=True, help="a model name (i2i models list) or an .onnx file")
+    parser.add_argument("-o", "--out", metavar="PATH",
+                        help="output folder (or, for one input, output file); default: beside each input")
+    parser.add_argument("--size", type=int, metavar="N",
+                        help="run the model with the image's shorter side scaled to N (default: its own size)")
+    parser.add_argument("--tile", type=int, metavar="N",
+                        help="translate in N-pixel tiles (default: 1024-pixel tiles above 2048 pixels; 0: never)")
+    parser.add_argument("--overlap", type=int, default=64, metavar="M", help="overlap of tiles (default: 64)")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                        help="ONNX Runtime device (default: CUDA when onnxruntime-gpu sees one)")
+    parser.add_argument("--max-pixels", type=int, default=100_000_000, metavar="N",
+                        help="refuse images with more pixels (decompression bombs; default: 100 million)")
+    parser.add_argument("--quality", type=int, default=95, help="JPEG / WebP quality of the outputs (default: 95)")
+    parser.add_argument("--mirror", metavar="URL", help="download pretrained models from this mirror "
+                                                        "(or set I2I_MODEL_MIRROR)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    from tqdm import tqdm
+
+    from ..hub.resolve import resolve_model
+    from ..infer import OnnxModel, Translator, plan, translate_files
+
+    parser = build_parser()
+    args, extras = parser.parse_known_args(argv)
+    reject_unknown(extras, parser)
+    interactive = sys.stderr.isatty() and not args.no_progress
+
+    def download_bar() -> object:
+        bar: dict[str, tqdm] = {}
+
+        def update(done: int, total: int | None) -> None:
+            if "bar" not in bar:
+                bar["bar"] = tqdm(total=total, unit="B", unit_scale=True, disable=not interactive, leave=False)
+            bar["bar"].update(done - bar["bar"].n)
+
+        return update
+
+    path, name = resolve_model(args.model, mirror=args.mirror, progress=download_bar())  # type: ignore[arg-type]
+    model = OnnxModel(path, args.device, name=name)
+    translator = Translator(model, size=args.size, tile=args.tile, overlap=args.overlap)
+    jobs = plan(args.inputs, name, args.out)
+    bar = tqdm(total=len(jobs), unit="img", disable=not interactive or len(jobs) < 2, dynamic_ncols=True)
+    with bar:
+        summary = translate_files(jobs, translator, args.max_pixels, args.quality,
+                                  report=lambda line: bar.write(line, file=sys.stderr), progress=bar.update)
+    if len(jobs) == 1 and summary.done:
+        print(summary.done[0].target)
+    elif summary.done:
+        where = args.out or "beside the inputs"
+        print(f"translated {len(summary.done)} of {len(jobs)} images with {name} ({model.provider}) into {where}")
+    return 1 if summary.failed else 0

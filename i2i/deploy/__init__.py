@@ -1,0 +1,1 @@
+"""Deployment (needs torch): ONNX export of trained generators and import of the reference's checkpoints."""

@@ -1,0 +1,210 @@
+"""``i2i export`` and pretrained-model conversion: ONNX files, checked against PyTorch, with model cards.
+
+Every export writes ``NAME.onnx`` and its card ``NAME.json`` (and ``NAME.fp16.onnx`` / ``NAME.int8.onnx`` when
+asked), checks each against the PyTorch network on real images, and registers them in the model store as
+``NAME``, ``NAME-fp16`` and ``NAME-int8`` so ``i2i translate --model NAME`` finds them.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from ..data.datasets import split_side_by_side
+from ..data.layouts import VAL_SPLITS, find_paired, find_unpaired
+from ..engine.checkpoint import load_checkpoint
+from ..engine.trainer import latest_checkpoint
+from ..errors import CheckpointError, ConfigError, DataError, I2IError
+from ..fileio import atomic_write_text, sha256_of
+from ..hub.store import ModelStore
+from ..images import list_images, read_image
+from ..infer.model import ModelInfo, OnnxModel
+from ..models import NetworkSpec
+from ..nn.modes import BatchNormStats
+from ..tasks import config_from_dict, task_class
+from .onnx_export import OPSET, export_onnx, has_batch_norm, model_input, parity, test_time_network, to_fp16
+from .quantize import psnr, to_int8
+
+PACKAGE_IMAGE = Path(__file__).resolve().parent.parent / "assets" / "parity.jpg"
+FP32_TOLERANCE = 1e-4
+MAX_CHECK_IMAGES = 32
+
+
+@dataclass
+class Exported:
+    """One written model: where it is, its card, and how it compared with PyTorch (or with fp32)."""
+
+    name: str
+    path: Path
+    card: dict[str, Any]
+    check: str
+    registered: bool = False
+
+
+@dataclass
+class ExportRequest:
+    """What to export and how."""
+
+    name: str
+    out: Path
+    opset: int = OPSET
+    fp16: bool = False
+    int8: bool = False
+    register: bool = True
+    store: ModelStore | None = None
+    card: dict[str, Any] = field(default_factory=dict)  # source, licence, ... merged into every card
+
+
+def export_run(source: str | Path, which: str | None = None, out: str | Path | None = None, name: str | None = None,
+               opset: int = OPSET, fp16: bool = False, int8: bool = False, batch_norm_stats: BatchNormStats = "batch",
+               calibration: str | Path | None = None, register: bool = True, store: ModelStore | None = None,
+               say: Callable[[str], None] = print) -> list[Exported]:
+    """Export a generator of a training run (a run folder or a checkpoint file) to ONNX."""
+    source = Path(source)
+    path = latest_checkpoint(source) if source.is_dir() else source
+    if source.is_dir() and not path.is_file():
+        raise CheckpointError(f"{source}: no checkpoint (expected {path})")
+    checkpoint = load_checkpoint(path, with_state=False)
+    config = config_from_dict(checkpoint.config, str(path))
+    generators = task_class(config.task).generators
+    which = which or generators[0]
+    if which not in generators:
+        raise ConfigError(f"--which {which}: a {config.task} run has {', '.join(generators)}")
+    run_name = path.parent.parent.name if path.parent.name == "checkpoints" else path.stem
+    name = name or (run_name if which == generators[0] else f"{run_name}_{which}")
+    spec = checkpoint.specs[which]
+    net = checkpoint.build(which)
+    direction = config.data.direction if which == generators[0] else {"AtoB": "BtoA", "BtoA": "AtoB"}[
+        config.data.direction]
+    info = _info(config.task, spec, net, config.data.crop_size, direction, batch_norm_stats)
+    images = _run_images(config, which, say)
+    calibration_images = _folder_images(Path(calibration)) if calibration else images
+    request = ExportRequest(name, Path(out) if out else Path("export") / f"{name}.onnx", opset, fp16, int8, register,
+                            store, {"source": str(path.resolve()), "licence": "as the training data allows"})
+    return export_network(net, info, request, images, calibration_images, say)
+
+
+def export_network(net: Any, info: ModelInfo, request: ExportRequest, images: list[np.ndarray],
+                   calibration_images: list[np.ndarray], say: Callable[[str], None] = print) -> list[Exported]:
+    """Write the fp32 model and the requested variants, check each, write cards, register them."""
+    test_net = test_time_network(net, info.batch_norm_stats)  # type: ignore[arg-type]
+    inputs = np.concatenate([model_input(im, info) for im in images[:MAX_CHECK_IMAGES]])
+    out = request.out
+    export_onnx(test_net, info, out, request.opset)
+    error = parity(out, test_net, inputs)
+    if error > FP32_TOLERANCE:
+        out.unlink()
+        raise I2IError(f"{out}: ONNX Runtime and PyTorch differ by {error:.2e} (over {FP32_TOLERANCE:g}); "
+                       "the export was removed")
+    results = [_finish(request, request.name, out, info, f"max |ONNX - PyTorch| = {error:.1e} on {len(inputs)} "
+                                                           "real images", say)]
+    reference = OnnxModel(out, device="cpu")(inputs)
+    if request.fp16:
+        fp16 = _variant(out, "fp16")
+        to_fp16(out, _with_precision(info, "fp16"), fp16)
+        diff = float(np.abs(OnnxModel(fp16, device="cpu")(inputs).astype(np.float32) - reference).max())
+        results.append(_finish(request, f"{request.name}-fp16", fp16, _with_precision(info, "fp16"),
+                               f"max |fp16 - fp32| = {diff:.1e}", say))
+    if request.int8:
+        int8 = _variant(out, "int8")
+        calibration = [model_input(im, info) for im in calibration_images[:MAX_CHECK_IMAGES]]
+        to_int8(out, _with_precision(info, "int8"), int8, calibration)
+        quality = psnr(OnnxModel(int8, device="cpu")(inputs), reference)
+        results.append(_finish(request, f"{request.name}-int8", int8, _with_precision(info, "int8"),
+                               f"PSNR against fp32 = {quality:.1f} dB on {len(inputs)} images", say))
+    return results
+
+
+def _variant(path: Path, precision: str) -> Path:
+    return path.with_name(f"{path.stem}.{precision}{path.suffix}")
+
+
+def _with_precision(info: ModelInfo, precision: str) -> ModelInfo:
+    return replace(info, precision=precision)
+
+
+def _info(task: str, spec: NetworkSpec, net: Any, train_size: int, direction: str,
+          batch_norm_stats: BatchNormStats) -> ModelInfo:
+    return ModelInfo(task=task, architecture=spec.name, in_channels=int(spec.kwargs.get("in_channels", 3)),
+                     out_channels=int(spec.kwargs.get("out_channels", 3)),
+                     size_multiple=int(getattr(net, "size_multiple", 1)), train_size=train_size, direction=direction,
+                     batch_norm_stats=batch_norm_stats if has_batch_norm(net) else "none", i2i_version=__version__,
+                     network=json.dumps(spec.to_dict()))
+
+
+def _finish(request: ExportRequest, name: str, path: Path, info: ModelInfo, check: str,
+            say: Callable[[str], None]) -> Exported:
+    card = {"name": name, **request.card, "task": info.task, "architecture": info.architecture,
+            "direction": info.direction, "in_channels": info.in_channels, "out_channels": info.out_channels,
+            "size_multiple": info.size_multiple, "train_size": info.train_size,
+            "batch_norm_stats": info.batch_norm_stats, "precision": info.precision, "check": check,
+            "sha256": sha256_of(path), "bytes": path.stat().st_size, "i2i_version": __version__,
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+    atomic_write_text(path.with_suffix(".json"), json.dumps(card, indent=2) + "\n")
+    registered = False
+    if request.register:
+        (request.store or ModelStore()).add(name, path, card)
+        registered = True
+    say(f"{path}  ({path.stat().st_size / 1e6:.1f} MB, {info.precision}): {check}"
+        + (f"; registered as '{name}'" if registered else ""))
+    return Exported(name, path, card, check, registered)
+
+
+def _folder_images(folder: Path) -> list[np.ndarray]:
+    paths = list_images(folder)[:MAX_CHECK_IMAGES]
+    if not paths:
+        raise DataError(f"{folder}: no images for calibration")
+    return [read_image(p) for p in paths]
+
+
+def _run_images(config: Any, which: str, say: Callable[[str], None]) -> list[np.ndarray]:
+    """Input-domain images of the run's validation (else training) data, or the package's sample image."""
+    root, backwards = config.data.root, config.data.direction == "BtoA"
+    try:
+        if config.task == "pix2pix":
+            sources = next((s for split in (*VAL_SPLITS, "train") if (s := find_paired(root, split))), [])
+            images = []
+            for src in sources[:MAX_CHECK_IMAGES]:
+                a, b = split_side_by_side(read_image(src.a)) if src.b is None else (read_image(src.a),
+                                                                                    read_image(src.b))
+                images.append(b if backwards else a)
+            return images or [read_image(PACKAGE_IMAGE)]
+        found = next((f for split in (*VAL_SPLITS, "train") if (f := find_unpaired(root, split))), None)
+        assert found is not None
+        domain = (found[0], found[1]) if not backwards else (found[1], found[0])
+        paths = domain[0] if which == "G_A" else domain[1]
+        return [read_image(p) for p in paths[:MAX_CHECK_IMAGES]]
+    except DataError:
+        say(f"note: the run's data ({root}) is not readable here; checking on i2i's sample image instead")
+        return [read_image(PACKAGE_IMAGE)]
+
+
+def export_reference(pth: Path, architecture: str, norm: str, name: str, card: dict[str, Any], task: str,
+                     direction: str = "", store: ModelStore | None = None,
+                     say: Callable[[str], None] = print) -> Exported:
+    """Convert a reference ``.pth`` generator into a model in the store (checked on the sample image).
+
+    The reference models were trained at 256x256; per-image batch-norm statistics reproduce its test mode.
+    """
+    from .reference import load_reference_generator
+
+    net, spec = load_reference_generator(pth, architecture, norm)
+    info = _info(task, spec, net, 256, direction, "batch")
+    store = store or ModelStore()
+    staging = store.root / "staging" / f"{name}.onnx"
+    request = ExportRequest(name, staging, store=store, card={**card, "source_sha256": sha256_of(pth)})
+    try:
+        (result,) = export_network(net, info, request, [read_image(PACKAGE_IMAGE)], [], say)
+    finally:
+        for leftover in (staging, staging.with_suffix(".json")):
+            leftover.unlink(missing_ok=True)
+    stored = store.get(name)
+    assert stored is not None
+    return replace(result, path=stored.path)

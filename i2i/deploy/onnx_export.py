@@ -1,0 +1,212 @@
+"""Turning a generator into an ONNX model that runs like the reference does at test time.
+
+pix2pix's reference test mode keeps batch norm in training mode with one image per batch, so each image is
+normalised by its own statistics (and dropout is on, making outputs random). The exported graph keeps the
+per-image statistics by default, as InstanceNormalization with the batch norm's scale and shift, and drops
+dropout, so the output is deterministic: the reference's output without its dropout noise. With
+``batch_norm_stats='running'`` it uses the running averages instead (the usual eval mode; ONNX Runtime then
+folds batch norm into the convolutions).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import tempfile
+import warnings
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+import torch
+from torch import nn
+
+from ..fileio import atomic_path
+from ..infer.model import ModelInfo, OnnxModel
+from ..nn.modes import BatchNormStats
+
+OPSET = 18
+MAX_SIDE = 16384  # largest height or width the exported graph accepts
+
+
+class TileableNorm(nn.Module):
+    """Per-image normalisation whose statistics can be given instead of measured.
+
+    It replaces instance norm and, in the reference's test mode, batch norm (normalising each image by its
+    own statistics, with batch norm's scale and shift). Tiles of a large image then share the statistics of
+    the whole image, instead of each tile normalising itself (which changes the tone from tile to tile).
+    """
+
+    def __init__(self, num_features: int, weight: torch.Tensor | None, bias: torch.Tensor | None,
+                 eps: float) -> None:
+        super().__init__()
+        self.num_features, self.eps = num_features, eps
+        self.weight = nn.Parameter(weight.detach().clone()) if weight is not None else None
+        self.bias = nn.Parameter(bias.detach().clone()) if bias is not None else None
+        self.given: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None  # (use, mean, var), per call
+        self.measured: tuple[torch.Tensor, torch.Tensor] = (torch.empty(0), torch.empty(0))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mean, var = x.mean(dim=(2, 3)), x.var(dim=(2, 3), unbiased=False)
+        self.measured = (mean, var)
+        if self.given is not None:
+            use, given_mean, given_var = self.given
+            mean, var = torch.where(use, given_mean, mean), torch.where(use, given_var, var)
+        y = (x - mean[:, :, None, None]) * torch.rsqrt(var[:, :, None, None] + self.eps)
+        if self.weight is not None:
+            y = y * self.weight[None, :, None, None] + self.bias[None, :, None, None]
+        return y
+
+
+class TileableGenerator(nn.Module):
+    """``(image, use_given, mean_0, var_0, ...) -> (output, mean_0, var_0, ...)`` for a net with TileableNorms."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+        self.norms = [m for m in net.modules() if isinstance(m, TileableNorm)]
+
+    def forward(self, x: torch.Tensor, use_given: torch.Tensor, *stats: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        for i, norm in enumerate(self.norms):
+            norm.given = (use_given, stats[2 * i], stats[2 * i + 1])
+        y = self.net(x)
+        return (y, *[t for norm in self.norms for t in norm.measured])
+
+    def example_stats(self, batch: int) -> list[torch.Tensor]:
+        return [torch.zeros(batch, n.num_features) for n in self.norms for _ in (0, 1)]
+
+
+def has_batch_norm(net: nn.Module) -> bool:
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in net.modules())
+
+
+def test_time_network(net: nn.Module, batch_norm_stats: BatchNormStats = "batch") -> nn.Module:
+    """A copy of ``net`` for inference: dropout off; per-image norms made tileable (see TileableNorm).
+
+    ``batch``: batch norm on each image's statistics (the reference's test mode); ``running``: batch norm on
+    its running averages (eval mode). Instance norm is per-image either way.
+    """
+    net = copy.deepcopy(net).float().eval()
+    for module in list(net.modules()):
+        for child_name, child in list(module.named_children()):
+            per_image = isinstance(child, nn.InstanceNorm2d) and not child.track_running_stats
+            per_image |= isinstance(child, nn.modules.batchnorm._BatchNorm) and batch_norm_stats == "batch"
+            if per_image:
+                affine = child.affine
+                norm = TileableNorm(child.num_features, child.weight if affine else None,
+                                    child.bias if affine else None, child.eps)
+                setattr(module, child_name, norm)
+    return net
+
+
+def export_onnx(net: nn.Module, info: ModelInfo, path: Path, opset: int = OPSET) -> None:
+    """Export a test-time network with dynamic batch, height and width (multiples of ``info.size_multiple``).
+
+    Networks with per-image norms get optional inputs ``use_given_stats`` and ``mean_K`` / ``var_K`` (defaults:
+    measure them) and extra outputs with the statistics they measured. The file is self-contained, carries
+    ``info`` as metadata, passes ``onnx.checker`` and is written atomically.
+    """
+    m = info.size_multiple
+    # Trace at twice the size multiple (and batch 2): a dimension of size 1 anywhere in the graph would be
+    # fixed to 1 in the export (the U-Net's bottleneck is 1x1 at its own size multiple).
+    side = max(2 * m, 64)
+    example = torch.rand(2, info.in_channels, side, side) * 2 - 1
+    batch = torch.export.Dim("batch", min=1, max=1024)
+    rows, cols = (torch.export.Dim(n, min=1, max=MAX_SIDE // m) for n in ("rows", "cols"))
+    image_shape = {0: batch, 2: rows * m if m > 1 else rows, 3: cols * m if m > 1 else cols}
+    tileable = TileableGenerator(net).eval()
+    if tileable.norms:
+        args = (example, torch.tensor(False), *tileable.example_stats(2))
+        shapes: Any = (image_shape, None, ({0: batch},) * (2 * len(tileable.norms)))  # (x, use_given, *stats)
+        names = [f"{kind}_{i}" for i in range(len(tileable.norms)) for kind in ("mean", "var")]
+        inputs, outputs = ["input", "use_given_stats", *names], ["output", *[f"measured_{n}" for n in names]]
+        module: nn.Module = tileable
+    else:
+        args, shapes, inputs, outputs, module = (example,), {"x": image_shape}, ["input"], ["output"], net
+    with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the exporter's notes on axis names
+        raw = Path(tmp) / "model.onnx"
+        torch.onnx.export(module, args, str(raw), dynamo=True, opset_version=opset, external_data=False,
+                          input_names=inputs, output_names=outputs, dynamic_shapes=shapes, verbose=False)
+        model = onnx.load(str(raw))
+    if tileable.norms:
+        # Initializers named like inputs make those inputs optional: left out, they take these values.
+        defaults = [onnx.numpy_helper.from_array(np.array(False), "use_given_stats")]
+        defaults += [onnx.numpy_helper.from_array(np.zeros((1, n.num_features), np.float32), f"{kind}_{i}")
+                     for i, n in enumerate(tileable.norms) for kind in ("mean", "var")]
+        model.graph.initializer.extend(defaults)
+    write_onnx(model, replace(info, norm_layers=len(tileable.norms)), path)
+
+
+def write_onnx(model: onnx.ModelProto, info: ModelInfo, path: Path) -> None:
+    """Set the i2i metadata on ``model``, check it and save it atomically to ``path``."""
+    del model.metadata_props[:]
+    for key, value in info.to_metadata().items():
+        model.metadata_props.add(key=key, value=value)
+    onnx.checker.check_model(model)
+    with atomic_path(path) as tmp:
+        onnx.save(model, str(tmp))
+
+
+def model_input(image: np.ndarray, info: ModelInfo) -> np.ndarray:
+    """A (1, C, S, S) float32 model input from an (H, W, C) uint8 image: resized to the training size."""
+    import cv2
+
+    side = max(info.size_multiple, -(-info.train_size // info.size_multiple) * info.size_multiple)
+    image = cv2.resize(image, (side, side), interpolation=cv2.INTER_AREA).reshape(side, side, -1)
+    if image.shape[2] == 3 and info.in_channels == 1:
+        image = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[:, :, None]
+    elif image.shape[2] == 1 and info.in_channels == 3:
+        image = np.repeat(image, 3, axis=2)
+    return (image.transpose(2, 0, 1)[None].astype(np.float32) / 127.5 - 1.0)
+
+
+@torch.no_grad()
+def torch_output(net: nn.Module, inputs: np.ndarray) -> np.ndarray:
+    """A test-time network's output for ``inputs``, measuring its own statistics (as the ONNX defaults do)."""
+    return net(torch.from_numpy(inputs)).numpy()
+
+
+def parity(path: Path, net: nn.Module, inputs: np.ndarray) -> float:
+    """Largest absolute difference between ONNX Runtime (CPU) and PyTorch on ``inputs``.
+
+    For tileable models the given-statistics path is checked too: each image run with the statistics it
+    measured itself must give the same output.
+    """
+    model = OnnxModel(path, device="cpu")
+    expected = torch_output(net, inputs)
+    error = float(np.abs(model(inputs) - expected).max())
+    if model.norm_inputs:
+        for one, want in zip(inputs, expected, strict=True):
+            stats = model.statistics(one[None])
+            error = max(error, float(np.abs(model(one[None], stats)[0] - want).max()))
+    return error
+
+
+def to_fp16(source: Path, info: ModelInfo, path: Path) -> None:
+    """A half-precision copy (weights and compute in fp16; float32 input and output), for GPUs."""
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    model = convert_float_to_float16(onnx.load(str(source)), keep_io_types=True)
+    topological_sort(model.graph)  # the converter appends its input casts after the nodes that use them
+    write_onnx(model, info, path)
+
+
+def topological_sort(graph: onnx.GraphProto) -> None:
+    """Reorder ``graph``'s nodes so each comes after the nodes producing its inputs (ONNX requires it)."""
+    ready = {i.name for i in graph.input} | {t.name for t in graph.initializer} | {""}
+    pending, ordered = list(graph.node), []
+    while pending:
+        runnable = [n for n in pending if all(i in ready for i in n.input)]
+        if not runnable:
+            raise ValueError("the ONNX graph has a cycle or an undefined input")
+        for node in runnable:
+            ready.update(node.output)
+        ordered += runnable
+        done = {id(n) for n in runnable}
+        pending = [n for n in pending if id(n) not in done]
+    del graph.node[:]
+    graph.node.extend(ordered)

@@ -1,0 +1,138 @@
+"""An exported generator as an ONNX Runtime session, with the metadata i2i writes into the model file.
+
+No torch here: ONNX Runtime, NumPy and OpenCV are enough to translate images.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import I2IError
+
+PREFIX = "i2i."
+FORMAT_VERSION = 1
+
+
+class ModelError(I2IError):
+    """A model file that cannot be loaded or run as an i2i generator."""
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a program needs to run an exported generator; stored as ONNX metadata (``i2i.*`` keys).
+
+    The input is ``(N, in_channels, H, W)`` float32 RGB (or grey) scaled to [-1, 1] as ``pixel / 127.5 - 1``;
+    H and W must be multiples of ``size_multiple``. The output has the same layout and range.
+    """
+
+    task: str
+    architecture: str
+    in_channels: int
+    out_channels: int
+    size_multiple: int
+    train_size: int
+    direction: str = ""
+    batch_norm_stats: str = "batch"
+    precision: str = "fp32"
+    i2i_version: str = ""
+    value_range: str = "-1,1"
+    normalisation: str = "x / 127.5 - 1, RGB, NCHW"
+    network: str = ""  # JSON of the network spec that was exported
+    norm_layers: int = 0  # per-image norm layers whose statistics can be given (inputs mean_K, var_K)
+
+    def to_metadata(self) -> dict[str, str]:
+        meta = {f"{PREFIX}{k}": str(v) for k, v in dataclasses.asdict(self).items()}
+        meta[f"{PREFIX}format_version"] = str(FORMAT_VERSION)
+        return meta
+
+    @classmethod
+    def from_metadata(cls, meta: dict[str, str], where: str) -> ModelInfo:
+        if f"{PREFIX}format_version" not in meta:
+            raise ModelError(f"{where}: has no i2i metadata (export it with `i2i export`, or import a .pth "
+                             "with `i2i models import`)")
+        values = {}
+        for f in dataclasses.fields(cls):
+            key = f"{PREFIX}{f.name}"
+            if key in meta:
+                values[f.name] = int(meta[key]) if f.type in (int, "int") else meta[key]
+            elif f.default is dataclasses.MISSING:
+                raise ModelError(f"{where}: its i2i metadata lacks '{key}'")
+        return cls(**values)
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (respects CPU affinity and container limits where visible)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def choose_providers(device: str) -> list[str]:
+    """ONNX Runtime execution providers for 'cpu', 'cuda' or 'auto' (CUDA when onnxruntime-gpu sees a GPU)."""
+    import onnxruntime as ort
+
+    available = ort.get_available_providers()
+    if device == "cpu":
+        return ["CPUExecutionProvider"]
+    if device == "cuda":
+        if "CUDAExecutionProvider" not in available:
+            raise ModelError("--device cuda: this onnxruntime has no CUDA support (install onnxruntime-gpu and a "
+                             "CUDA driver)")
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    if device == "auto":
+        return [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
+    raise ModelError(f"--device {device}: choose cpu, cuda or auto")
+
+
+class OnnxModel:
+    """An i2i generator in ONNX Runtime: ``model(batch)`` maps (N, C, H, W) float32 in [-1, 1] to the output.
+
+    Models with per-image norm layers can also report the statistics they measure (``statistics``) and run
+    with given ones (``model(batch, stats)``), which is how tiles of a large image share the whole image's.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], device: str = "auto", threads: int | None = None,
+                 name: str | None = None) -> None:
+        import onnxruntime as ort
+
+        self.path = Path(path)
+        self.name = name or self.path.stem
+        if not self.path.is_file():
+            raise ModelError(f"{self.path}: no such model file")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or usable_cores()
+        options.log_severity_level = 3
+        try:
+            self.session = ort.InferenceSession(str(self.path), options, providers=choose_providers(device))
+        except (RuntimeError, ValueError, ort.capi.onnxruntime_pybind11_state.Fail,
+                ort.capi.onnxruntime_pybind11_state.InvalidGraph,
+                ort.capi.onnxruntime_pybind11_state.InvalidProtobuf) as e:
+            raise ModelError(f"{self.path}: not a loadable ONNX model ({str(e).splitlines()[0][:200]})") from None
+        self.info = ModelInfo.from_metadata(self.session.get_modelmeta().custom_metadata_map, str(self.path))
+        inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
+        self.input_name, self.output_name = inputs[0].name, outputs[0].name
+        # optional inputs (they have defaults) are listed apart: use_given_stats, mean_0, var_0, mean_1, ...
+        optional = {i.name for i in self.session.get_overridable_initializers()}
+        layers = self.info.norm_layers if "use_given_stats" in optional else 0
+        self.norm_inputs = [f"{kind}_{k}" for k in range(layers) for kind in ("mean", "var")]
+        self.stat_outputs = [o.name for o in outputs[1:]] if layers else []
+        self.provider = self.session.get_providers()[0]
+
+    def __call__(self, batch: np.ndarray, stats: list[np.ndarray] | None = None) -> np.ndarray:
+        feed = {self.input_name: np.ascontiguousarray(batch, np.float32)}
+        if stats is not None:
+            feed["use_given_stats"] = np.array(True)
+            feed.update(zip(self.norm_inputs, stats, strict=True))
+        return self.session.run([self.output_name], feed)[0]
+
+    def statistics(self, batch: np.ndarray) -> list[np.ndarray]:
+        """The mean and variance each per-image norm layer measures on ``batch`` (empty when it has none)."""
+        if not self.stat_outputs:
+            return []
+        return self.session.run(self.stat_outputs, {self.input_name: np.ascontiguousarray(batch, np.float32)})

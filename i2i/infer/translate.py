@@ -1,0 +1,104 @@
+"""Translating one image of any size with an exported generator.
+
+The image keeps its size, orientation and alpha: a grey image feeds a colour model as three equal channels,
+an alpha channel is set aside and put back, and the picture is padded (by reflection) to the model's size
+multiple and cropped back afterwards, or split into blended tiles when it is large.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from ..errors import DataError
+from .model import OnnxModel
+from .tiling import translate_tiled
+
+AUTO_TILE_ABOVE = 2048  # images with a longer side than this are tiled by default, to bound memory
+AUTO_TILE = 1024
+
+
+def _round_up(value: int, multiple: int) -> int:
+    return -(-value // multiple) * multiple
+
+
+def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    shrink = width < image.shape[1] and height < image.shape[0]
+    out = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
+    return out.reshape(height, width, -1)
+
+
+class Translator:
+    """``translator(image)`` -> translated image, both (H, W, C) uint8.
+
+    Args:
+        model: the exported generator.
+        size: scale the image so its shorter side is ``size`` for the model (the result is scaled back);
+            None runs it at its own resolution.
+        tile: tile side for large images (rounded up to the model's size multiple); 0 never tiles; None
+            tiles images whose longer side exceeds 2048 pixels with 1024-pixel tiles.
+        overlap: pixels shared by neighbouring tiles, blended linearly.
+    """
+
+    def __init__(self, model: OnnxModel, size: int | None = None, tile: int | None = None, overlap: int = 64) -> None:
+        self.model, self.size, self.tile, self.overlap = model, size, tile, overlap
+        self.multiple = model.info.size_multiple
+
+    def __call__(self, image: np.ndarray, name: str = "image") -> np.ndarray:
+        info = self.model.info
+        height, width, channels = image.shape
+        alpha = image[:, :, 3:] if channels in (2, 4) else None
+        colour = image[:, :, : channels - (alpha is not None)]
+        if colour.shape[2] == 3 and info.in_channels == 1:
+            raise DataError(f"{name}: a colour image, but model {self.model.name} takes 1-channel (grey) input; "
+                            "convert the image to grey first")
+        if colour.shape[2] == 1 and info.in_channels == 3:
+            colour = np.repeat(colour, 3, axis=2)
+        work = colour
+        if self.size:
+            scale = self.size / min(height, width)
+            work = _resize(colour, max(1, round(width * scale)), max(1, round(height * scale)))
+        x = work.astype(np.float32) / 127.5 - 1.0
+        tile = self._tile_for(max(x.shape[:2]))
+        if tile:
+            stats = self._whole_image_statistics(x)
+            y = translate_tiled(x, lambda part: self._run_padded(part, stats), tile, self.overlap, info.out_channels)
+        else:
+            y = self._run_padded(x)
+        out = np.clip((y + 1.0) * 127.5 + 0.5, 0, 255).astype(np.uint8)
+        if out.shape[:2] != (height, width):
+            out = _resize(out, width, height)
+        if alpha is not None:
+            out = np.concatenate([out, alpha], axis=2)
+        return out
+
+    def _tile_for(self, longest: int) -> int:
+        if self.tile == 0:
+            return 0
+        if self.tile is None:
+            return _round_up(AUTO_TILE, self.multiple) if longest > AUTO_TILE_ABOVE else 0
+        tile = _round_up(self.tile, self.multiple)
+        return tile if longest > tile else 0
+
+    def _whole_image_statistics(self, x: np.ndarray) -> list[np.ndarray] | None:
+        """Per-image norm statistics of the whole image (scaled down to at most 1024 pixels), for its tiles."""
+        if not self.model.norm_inputs:
+            return None
+        h, w = x.shape[:2]
+        scale = min(1.0, AUTO_TILE / max(h, w))
+        small = _resize(x, max(1, round(w * scale)), max(1, round(h * scale))) if scale < 1 else x
+        return self.model.statistics(self._padded(small)[None])
+
+    def _padded(self, x: np.ndarray) -> np.ndarray:
+        """(h, w, C) -> (C, H, W), reflect-padded at the bottom and right up to the model's size multiple."""
+        h, w = x.shape[:2]
+        ph, pw = _round_up(h, self.multiple) - h, _round_up(w, self.multiple) - w
+        if ph or pw:
+            x = cv2.copyMakeBorder(x, 0, ph, 0, pw, cv2.BORDER_REFLECT_101).reshape(h + ph, w + pw, -1)
+        return x.transpose(2, 0, 1)
+
+    def _run_padded(self, x: np.ndarray, stats: list[np.ndarray] | None = None) -> np.ndarray:
+        """Run the model on (h, w, C) float32 padded to its size multiple, and crop the result back."""
+        h, w = x.shape[:2]
+        y = self.model(self._padded(x)[None], stats)[0]
+        return y[:, :h, :w].transpose(1, 2, 0)
