@@ -45,6 +45,39 @@ def unpaired_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run ``i2i ARGS`` in a fresh process, capturing its output."""
-    return subprocess.run([sys.executable, "-m", "i2i", *args], capture_output=True, text=True, cwd=cwd, timeout=600)
+def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run ``i2i ARGS`` in a fresh process (extra environment variables in ``env``), capturing its output."""
+    import os
+
+    return subprocess.run([sys.executable, "-m", "i2i", *args], capture_output=True, text=True, cwd=cwd, timeout=600,
+                          env={**os.environ, **(env or {})})
+
+
+def export_tiny(out: Path, architecture: str, norm: str, in_channels: int = 3, out_channels: int = 3,
+                seed: int = 0) -> Path:
+    """A randomly initialised generator exported through i2i's real export path (fast: no training)."""
+    import torch
+
+    from i2i.deploy.export import ExportRequest, _info, export_network
+    from i2i.models import spec_for
+    from i2i.nn import init_weights
+
+    torch.manual_seed(seed)
+    spec = spec_for(architecture, in_channels=in_channels, out_channels=out_channels, ngf=4, norm=norm)
+    net = init_weights(spec.build(), "normal", 0.2)
+    info = _info("pix2pix" if architecture.startswith("unet") else "cyclegan", spec, net, 64, "AtoB", "batch")
+    image = cv2.cvtColor(cv2.imread(str(SAMPLE / "val" / "wood_r2c1.jpg")), cv2.COLOR_BGR2RGB)
+    request = ExportRequest(out.stem, out, register=False)
+    export_network(net, info, request, [image[:, :256], image[:, 256:]], [], say=lambda _: None)
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """unet (batch norm, multiple 32), resnet (instance norm, multiple 4), and a grey-input unet, as .onnx files."""
+    root = tmp_path_factory.mktemp("models")
+    return {
+        "unet": export_tiny(root / "unet.onnx", "unet_32", "batch"),
+        "resnet": export_tiny(root / "resnet.onnx", "resnet_2blocks", "instance"),
+        "grey": export_tiny(root / "grey.onnx", "unet_32", "batch", in_channels=1, out_channels=1),
+    }

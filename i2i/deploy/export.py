@@ -29,7 +29,7 @@ from ..infer.model import ModelInfo, OnnxModel
 from ..models import NetworkSpec
 from ..nn.modes import BatchNormStats
 from ..tasks import config_from_dict, task_class
-from .onnx_export import OPSET, export_onnx, has_batch_norm, model_input, parity, test_time_network, to_fp16
+from .onnx_export import OPSET, export_onnx, has_batch_norm, inference_network, model_input, parity, to_fp16
 from .quantize import psnr, to_int8
 
 PACKAGE_IMAGE = Path(__file__).resolve().parent.parent / "assets" / "parity.jpg"
@@ -94,7 +94,7 @@ def export_run(source: str | Path, which: str | None = None, out: str | Path | N
 def export_network(net: Any, info: ModelInfo, request: ExportRequest, images: list[np.ndarray],
                    calibration_images: list[np.ndarray], say: Callable[[str], None] = print) -> list[Exported]:
     """Write the fp32 model and the requested variants, check each, write cards, register them."""
-    test_net = test_time_network(net, info.batch_norm_stats)  # type: ignore[arg-type]
+    test_net = inference_network(net, info.batch_norm_stats)  # type: ignore[arg-type]
     inputs = np.concatenate([model_input(im, info) for im in images[:MAX_CHECK_IMAGES]])
     out = request.out
     export_onnx(test_net, info, out, request.opset)

@@ -83,7 +83,7 @@ def has_batch_norm(net: nn.Module) -> bool:
     return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in net.modules())
 
 
-def test_time_network(net: nn.Module, batch_norm_stats: BatchNormStats = "batch") -> nn.Module:
+def inference_network(net: nn.Module, batch_norm_stats: BatchNormStats = "batch") -> nn.Module:
     """A copy of ``net`` for inference: dropout off; per-image norms made tileable (see TileableNorm).
 
     ``batch``: batch norm on each image's statistics (the reference's test mode); ``running``: batch norm on

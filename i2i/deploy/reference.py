@@ -76,11 +76,17 @@ def load_reference_generator(path: Path, architecture: str, norm: str) -> tuple[
     state = load_state_dict(path)
     spec = infer_spec(state, architecture, norm, str(path))
     net = spec.build()
-    missing, unexpected = net.load_state_dict(state, strict=False)
-    missing = [k for k in missing if not k.endswith(".num_batches_tracked")]  # pre-0.4.1 files
+    expected = net.state_dict()
+    missing = [k for k in expected if k not in state and not k.endswith(".num_batches_tracked")]  # pre-0.4.1
+    unexpected = [k for k in state if k not in expected]
     if missing or unexpected:
         key = (missing or unexpected)[0]
         kind = "lacks" if missing else "has an unexpected"
         raise CheckpointError(f"{path}: {kind} weight '{key}' for {spec.name} with --norm {norm} "
                               f"({len(missing)} missing, {len(unexpected)} unexpected)")
+    wrong = next((k for k, v in state.items() if v.shape != expected[k].shape), None)
+    if wrong is not None:
+        raise CheckpointError(f"{path}: '{wrong}' has shape {tuple(state[wrong].shape)}, {spec.name} needs "
+                              f"{tuple(expected[wrong].shape)}")
+    net.load_state_dict(state, strict=False)
     return net, spec

@@ -1,0 +1,87 @@
+"""Importing the reference implementation's .pth generators, with their historical key quirks."""
+
+from __future__ import annotations
+
+import collections
+from pathlib import Path
+
+import pytest
+import torch
+
+from i2i.deploy.reference import load_reference_generator
+from i2i.errors import CheckpointError
+from i2i.models import create_model
+
+
+def reference_file(path: Path, net: torch.nn.Module, quirk: str = "") -> Path:
+    """Save ``net``'s weights as the reference would, optionally with one of its historical quirks."""
+    state = collections.OrderedDict(net.state_dict())
+    if quirk == "no-counters":  # before PyTorch 0.4.1
+        state = collections.OrderedDict((k, v) for k, v in state.items() if not k.endswith("num_batches_tracked"))
+    if quirk == "2017-instance-norm":  # instance norm then kept running statistics; saved from DataParallel
+        norms = [name for name, m in net.named_modules() if isinstance(m, torch.nn.InstanceNorm2d)]
+        for name in norms:
+            channels = net.get_submodule(name).num_features
+            state[f"{name}.running_mean"] = torch.zeros(channels)
+            state[f"{name}.running_var"] = torch.ones(channels)
+        state = collections.OrderedDict((f"module.{k}", v) for k, v in state.items())
+    torch.save(state, path)
+    return path
+
+
+def same_outputs(a: torch.nn.Module, b: torch.nn.Module, size: int) -> bool:
+    x = torch.rand(1, 3, size, size)
+    a.eval()
+    b.eval()
+    with torch.no_grad():
+        return torch.allclose(a(x), b(x), atol=1e-6)
+
+
+@pytest.mark.parametrize(("arch", "kwargs", "quirk"), [
+    ("unet_256", {"norm": "batch", "ngf": 4}, "no-counters"),
+    ("resnet_9blocks", {"norm": "instance", "ngf": 4}, "2017-instance-norm"),
+    ("resnet_6blocks", {"norm": "instance", "ngf": 4, "dropout": True}, ""),  # one more layer per block
+])
+def test_reference_files_load(tmp_path: Path, arch: str, kwargs: dict, quirk: str) -> None:
+    torch.manual_seed(0)
+    original = create_model(arch, **kwargs)
+    for m in original.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.1, 0.1)  # non-trivial statistics must survive the import
+    net, spec = load_reference_generator(reference_file(tmp_path / "g.pth", original, quirk), arch, kwargs["norm"])
+    assert spec.name == arch and spec.kwargs["ngf"] == 4
+    assert spec.kwargs["dropout"] == kwargs.get("dropout", False)
+    assert same_outputs(original, net, 256 if arch.startswith("unet") else 32)
+
+
+def test_bad_reference_files(tmp_path: Path) -> None:
+    unet = reference_file(tmp_path / "unet.pth", create_model("unet_128", ngf=4))
+    with pytest.raises(CheckpointError, match="a U-Net with 7 levels, which is unet_128, not unet_256"):
+        load_reference_generator(unet, "unet_256", "batch")
+    with pytest.raises(CheckpointError, match="holds a U-Net generator, not resnet_9blocks"):
+        load_reference_generator(unet, "resnet_9blocks", "instance")
+    with pytest.raises(CheckpointError, match=r"lacks weight 'model\.model\.0\.bias' for unet_128 with --norm inst"):
+        load_reference_generator(unet, "unet_128", "instance")  # batch-norm weights into instance norm
+    (tmp_path / "junk.pth").write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match=r"junk\.pth: not a loadable PyTorch checkpoint"):
+        load_reference_generator(tmp_path / "junk.pth", "unet_256", "batch")
+    torch.save({"weights": [1, 2]}, tmp_path / "list.pth")
+    with pytest.raises(CheckpointError, match=r"list\.pth: expected a state dict of tensors"):
+        load_reference_generator(tmp_path / "list.pth", "unet_256", "batch")
+
+
+class Exploit:
+    """A pickle that runs code when loaded: here it would create a file."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+
+    def __reduce__(self) -> tuple:
+        return (Path.touch, (self.target,))
+
+
+def test_checkpoints_that_run_code_are_refused_unrun(tmp_path: Path) -> None:
+    torch.save({"model.model.0.weight": Exploit(tmp_path / "pwned")}, tmp_path / "evil.pth")
+    with pytest.raises(CheckpointError, match=r"evil\.pth: not a loadable PyTorch checkpoint"):
+        load_reference_generator(tmp_path / "evil.pth", "unet_256", "batch")
+    assert not (tmp_path / "pwned").exists()
