@@ -55,7 +55,8 @@ class ModelConfig:
     """Which networks to build, by registered name, and how to initialise them."""
 
     net_g: str = option("unet_256", "generator: unet_128, unet_256, unet_<size>, resnet_6blocks, resnet_9blocks, "
-                                    "resnet_<n>blocks", flag="--netG", metavar="NAME")
+                                    "resnet_<n>blocks, mobile_resnet_<n>blocks (compact, for CPU inference)",
+                        flag="--netG", metavar="NAME")
     net_d: str = option("basic", "discriminator: basic, n_layers, pixel, multiscale", flag="--netD", metavar="NAME")
     ngf: int = option(64, "generator filters in the first conv layer")
     ndf: int = option(64, "discriminator filters in the first conv layer")

@@ -58,14 +58,14 @@ def export_tiny(out: Path, architecture: str, norm: str, in_channels: int = 3, o
     """A randomly initialised generator exported through i2i's real export path (fast: no training)."""
     import torch
 
-    from i2i.deploy.export import ExportRequest, _info, export_network
+    from i2i.deploy.export import ExportRequest, export_network, model_info
     from i2i.models import spec_for
     from i2i.nn import init_weights
 
     torch.manual_seed(seed)
     spec = spec_for(architecture, in_channels=in_channels, out_channels=out_channels, ngf=4, norm=norm)
     net = init_weights(spec.build(), "normal", 0.2)
-    info = _info("pix2pix" if architecture.startswith("unet") else "cyclegan", spec, net, 64, "AtoB", "batch")
+    info = model_info("pix2pix" if architecture.startswith("unet") else "cyclegan", spec, net, 64, "AtoB", "batch")
     image = cv2.cvtColor(cv2.imread(str(SAMPLE / "val" / "wood_r2c1.jpg")), cv2.COLOR_BGR2RGB)
     request = ExportRequest(out.stem, out, register=False)
     export_network(net, info, request, [image[:, :256], image[:, 256:]], [], say=lambda _: None)

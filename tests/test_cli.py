@@ -10,6 +10,7 @@ from conftest import SAMPLE, run_cli
 
 from i2i.cli.main import main
 from i2i.cli.options import collect_options
+from i2i.images import read_image
 from i2i.tasks import default_config
 
 TINY = ["--netG", "unet_64", "--ngf", "8", "--ndf", "8", "--load-size", "72", "--crop-size", "64",
@@ -94,3 +95,14 @@ def test_the_readme_demo_command_is_valid(tmp_path: Path) -> None:
     assert main(["train", *command, "--max-steps", "2", "--out", str(tmp_path), "--no-progress",
                  "--val-images", "2"]) == 0
     assert (tmp_path / "demo" / "checkpoints" / "latest.safetensors").is_file()
+    # then it exports the run and translates an image with it by name
+    repo = Path(__file__).parent.parent
+    env = {"I2I_HOME": str(tmp_path / "home")}
+    for line in recipe.splitlines():
+        if "i2i export" in line or "i2i translate" in line:
+            args = line.split("/bin/i2i ", 1)[1].replace("runs/demo", str(tmp_path / "demo")).split()
+            args = [str(repo / a) if a.startswith("i2i/assets") else a for a in args]
+            done = run_cli(*args, cwd=tmp_path, env=env)
+            assert done.returncode == 0, done.stderr
+    assert (tmp_path / "export" / "demo.int8.onnx").is_file() and (tmp_path / "home" / "models" / "demo").is_dir()
+    assert read_image(tmp_path / "demo" / "parity_demo.jpg").shape == read_image(repo / "i2i/assets/parity.jpg").shape

@@ -13,9 +13,10 @@ from conftest import SAMPLE, tiny_config
 
 from i2i.deploy.export import export_run
 from i2i.deploy.onnx_export import inference_network, model_input
+from i2i.deploy.subpixel import SubpixelConvTranspose, rewritable
 from i2i.engine.checkpoint import load_checkpoint
 from i2i.engine.trainer import train
-from i2i.errors import CheckpointError, ConfigError
+from i2i.errors import CheckpointError, ConfigError, I2IError
 from i2i.fileio import sha256_of
 from i2i.hub.store import ModelStore
 from i2i.images import read_image
@@ -49,7 +50,24 @@ def test_pix2pix_export_is_checked_described_and_registered(runs: dict[str, Path
     assert float(results[0].check.split("= ")[1].split()[0]) <= 1e-4
     assert float(results[2].check.split("= ")[1].split()[0]) > 25  # int8 PSNR in dB
     assert sorted(store.names()) == ["p2p", "p2p-fp16", "p2p-int8"]
-    assert OnnxModel(store.get("p2p-int8").path, "cpu").info.precision == "int8"  # type: ignore[union-attr]
+    int8 = OnnxModel(store.get("p2p-int8").path, "cpu")  # type: ignore[union-attr]
+    assert int8.info.precision == "int8"
+    # upsampling rewritten as convolutions, so that every conv is quantized (see deploy/subpixel.py) ...
+    ops = [node.op_type for node in onnx.load(str(results[2].path)).graph.node]
+    assert "ConvTranspose" not in ops and ops.count("DequantizeLinear") >= ops.count("Conv") > 0
+    # ... and still any batch and size, not those of the calibration images
+    fp32 = OnnxModel(results[0].path, "cpu")
+    x = np.random.default_rng(0).uniform(-1, 1, (3, 3, 128, 192)).astype(np.float32)
+    assert int8(x).shape == (3, 3, 128, 192) and np.abs(int8(x) - fp32(x)).mean() < 0.05
+
+
+@pytest.mark.parametrize(("kernel", "padding", "output_padding"), [(4, 1, 0), (3, 1, 1), (2, 0, 0), (6, 2, 0)])
+def test_subpixel_convtranspose_is_exact(kernel: int, padding: int, output_padding: int) -> None:
+    layer = torch.nn.ConvTranspose2d(5, 7, kernel, 2, padding, output_padding)
+    assert rewritable(layer) and not rewritable(torch.nn.ConvTranspose2d(5, 7, 3, 2, 1))  # that one is 2H - 1
+    x = torch.randn(2, 5, 9, 13)
+    with torch.no_grad():
+        assert torch.allclose(SubpixelConvTranspose(layer)(x), layer(x), atol=1e-5)
 
 
 def test_dynamic_batch_and_size(runs: dict[str, Path], tmp_path: Path) -> None:
@@ -91,3 +109,16 @@ def test_inference_network_drops_dropout(runs: dict[str, Path]) -> None:
     x = torch.rand(1, 3, 64, 64)
     with torch.no_grad():
         assert torch.equal(net(x), net(x))
+
+
+def test_parity_check_tells_a_faulty_export_from_an_ill_conditioned_network(
+        runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over 1e-4, the export stands only if ONNX is as close to float64 as PyTorch's own fp32 result is."""
+    monkeypatch.setattr("i2i.deploy.export.parity", lambda *_: 3e-4)
+    monkeypatch.setattr("i2i.deploy.export.float64_errors", lambda *_: (3e-4, 1e-5))
+    with pytest.raises(I2IError, match=r"differ by 3.00e-04 .*the export was removed"):
+        export_run(runs["pix2pix"], out=tmp_path / "m.onnx", register=False, say=lambda _: None)
+    assert not (tmp_path / "m.onnx").exists()
+    monkeypatch.setattr("i2i.deploy.export.float64_errors", lambda *_: (2e-4, 3e-4))
+    (result,) = export_run(runs["pix2pix"], out=tmp_path / "m.onnx", register=False, say=lambda _: None)
+    assert result.path.is_file() and "amplifies fp32 rounding" in result.check

@@ -50,3 +50,17 @@ def test_cuda_resume_is_exact_when_deterministic(tmp_path: Path) -> None:
         return {r["step"]: r["G_L1"] for r in map(json.loads, lines) if r["kind"] == "train"}
 
     assert losses("full") == losses("part")
+
+
+@pytest.mark.skipif("CUDAExecutionProvider" not in __import__("onnxruntime").get_available_providers(),
+                    reason="needs onnxruntime-gpu and a CUDA device")
+def test_onnx_runtime_cuda_matches_cpu(tiny_models: dict[str, Path]) -> None:
+    """The CUDA execution provider (with IO binding) gives the CPU's output."""
+    import numpy as np
+
+    from i2i.infer import OnnxModel
+
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 3, 64, 96)).astype(np.float32)
+    gpu = OnnxModel(tiny_models["resnet"], "cuda")
+    assert gpu.provider == "CUDAExecutionProvider"
+    assert np.abs(gpu(x) - OnnxModel(tiny_models["resnet"], "cpu")(x)).max() < 1e-3

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from conftest import run_cli
@@ -102,6 +103,32 @@ def test_store(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not a valid model name"):
         store.add("../up", tmp_path / "n.onnx", {})
     assert store.remove("day") and not store.remove("day") and store.get("night") is None
+
+
+def test_store_keeps_large_weights_beside_the_graph(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import onnx
+    import onnxruntime as ort
+    from onnx import helper, numpy_helper
+
+    weight = np.random.default_rng(0).standard_normal((8, 3, 3, 3)).astype(np.float32)
+    graph = helper.make_graph([helper.make_node("Conv", ["x", "w"], ["y"], pads=[1, 1, 1, 1])], "g",
+                              [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 3, 8, 8])],
+                              [helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1, 8, 8, 8])],
+                              [numpy_helper.from_array(weight, "w")])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), str(tmp_path / "m.onnx"))
+    monkeypatch.setattr("i2i.hub.store.SPLIT_ABOVE", 100)
+    monkeypatch.setattr("i2i.hub.store.WEIGHTS_INLINE_UP_TO", 100)
+    stored = ModelStore(tmp_path / "home").add("conv", tmp_path / "m.onnx", {})
+    assert (stored.path.parent / "model.weights").stat().st_size == weight.nbytes
+    assert stored.card["sha256"] == sha256_of(tmp_path / "m.onnx")
+    x = np.random.default_rng(1).standard_normal((1, 3, 8, 8)).astype(np.float32)
+    run = [ort.InferenceSession(str(p), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+           for p in (tmp_path / "m.onnx", stored.path)]
+    assert np.array_equal(run[0], run[1])
+    (tmp_path / "bad.onnx").write_bytes(b"not a model" * 100)
+    with pytest.raises(ConfigError, match=r"bad\.onnx: not an ONNX model"):
+        ModelStore(tmp_path / "home").add("bad", tmp_path / "bad.onnx", {})
+    assert ModelStore(tmp_path / "home").names() == ["conv"]
 
 
 def test_pretrained_catalogue(monkeypatch: pytest.MonkeyPatch) -> None:

