@@ -45,6 +45,7 @@ from i2i.hub.store import ModelStore
 from i2i.images import list_images, read_image, write_image
 from i2i.infer import OnnxModel, Translator, plan, translate_files
 from i2i.models import spec_for
+from i2i.models.macs import count_macs
 from i2i.nn.init import init_weights
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,8 +130,8 @@ def latency_table(exports: list[Exports], sizes: list[int], repeats: int, images
     ort_cuda = "CUDAExecutionProvider" in ort.get_available_providers()
     heads = ["torch CPU", "ORT fp32", "ORT int8"]
     heads += (["torch CUDA"] if cuda else []) + (["ORT CUDA"] if ort_cuda else [])
-    print(f"\n{'model':28s} {'size':>5s} " + " ".join(f"{h:>10s}" for h in heads)
-          + f" {'int8/fp32':>9s} {'int8 PSNR':>9s}   (ms per image, batch 1)")
+    print(f"\n{'model':28s} {'size':>5s} {'GMAC':>6s} " + " ".join(f"{h:>10s}" for h in heads)
+          + f" {'fp32 GFLOP/s':>12s} {'int8/fp32':>9s} {'int8 PSNR':>9s}   (ms per image, batch 1)")
     for e in exports:
         sessions = {"ORT fp32": OnnxModel(e.fp32, "cpu"), "ORT int8": OnnxModel(e.int8, "cpu")}
         if ort_cuda:
@@ -150,8 +151,10 @@ def latency_table(exports: list[Exports], sizes: list[int], repeats: int, images
                 if cuda:
                     e.torch_net.to("cpu")
             quality = psnr(sessions["ORT int8"](x), sessions["ORT fp32"](x))
-            print(f"{e.label:28s} {size:5d} " + " ".join(f"{ms[h]:10.1f}" for h in heads)
-                  + f" {ms['ORT int8'] / ms['ORT fp32']:9.2f} {quality:8.1f}dB")
+            gmac = count_macs(e.torch_net, (1, 3, size, size)) / 1e9
+            print(f"{e.label:28s} {size:5d} {gmac:6.1f} " + " ".join(f"{ms[h]:10.1f}" for h in heads)
+                  + f" {2 * gmac / ms['ORT fp32'] * 1000:12.0f} {ms['ORT int8'] / ms['ORT fp32']:9.2f} "
+                    f"{quality:8.1f}dB")
 
 
 def cold_start(model: Path, folder: Path, repeats: int) -> None:

@@ -1,15 +1,16 @@
 #!/usr/bin/env python3
 """Live-pipeline benchmark: a video through `i2i webcam`'s full pipeline, headless, against the model alone.
 
-For each generator (unet_256, resnet_9blocks and the compact mobile_resnet_9blocks at --compact-ngf; weights
-from i2i's initialisation, exported as `i2i export` does) and each size, it plays a video through
-LiveSession (capture thread, fit, ONNX Runtime, compose, on-screen text; no window) and prints the FPS, the
-latency from frame read to picture ready (p50 / p95), and the efficiency: pipeline FPS divided by the model-only
-frames/s of the same ONNX session on the same frames, measured in the same run (before and after the pipeline,
-averaged). The video is OpenCV's sample vtest.avi (768x576, from `../shared/data/get-debian-data.sh`) when
-present, else one made from the bundled day/night sample.
+Generators: unet_256 (per-image batch norm), resnet_9blocks and the compact mobile_resnet_9blocks at each
+--compact-ngf (instance norm); random weights, exported as `i2i export` does. For each and each size, the video
+goes through LiveSession (capture thread, fit, ONNX Runtime, compose, on-screen text; no window) as a camera
+would deliver it: decoded and paced at 60 frames/s (or twice the model's rate if that is higher), stale
+frames dropped. It prints the FPS, the latency from frame read to picture ready (p50 / p95), and the
+efficiency: pipeline FPS divided by the model-only frames/s of the same ONNX session on the same frames,
+measured in the same run (before and after the pipeline, averaged). The video is OpenCV's sample vtest.avi
+(768x576, from `../shared/data/get-debian-data.sh`) when present, else one made from the bundled sample.
 
-    .venv/bin/python bench/webcam.py                         # CPU: 256x256, about 3 minutes on 2 cores
+    .venv/bin/python bench/webcam.py                         # CPU: 256x256, about 5 minutes on 2 cores
     .venv/bin/python bench/webcam.py --sizes 256 512 --device cuda
 """
 
@@ -66,7 +67,7 @@ def export(arch: str, ngf: int, folder: Path) -> Path:
     norm = "batch" if arch.startswith("unet") else "instance"
     torch.manual_seed(0)
     spec = spec_for(arch, norm=norm, ngf=ngf)
-    net = init_weights(spec.build())
+    net = init_weights(spec.build())  # random weights: the speed does not depend on them
     info = model_info("pix2pix" if norm == "batch" else "cyclegan", spec, net, 256, "AtoB", "batch")
     image = read_image(ROOT / "i2i" / "assets" / "parity.jpg")
     path = folder / f"{arch}-ngf{ngf}.onnx"
@@ -88,7 +89,8 @@ def model_only_fps(model: OnnxModel, frames: list[np.ndarray], size: int, second
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--archs", nargs="+", default=["mobile_resnet_9blocks", "unet_256", "resnet_9blocks"])
-    parser.add_argument("--compact-ngf", type=int, default=32, help="ngf of the compact generator (default: 32)")
+    parser.add_argument("--compact-ngf", type=int, nargs="+", default=[16, 32],
+                        help="widths of the compact generator to run (default: 16 32)")
     parser.add_argument("--sizes", nargs="+", type=int, default=[256])
     parser.add_argument("--seconds", type=float, default=12.0, help="pipeline time per model and size (default: 12)")
     parser.add_argument("--video", type=Path, help="default: OpenCV's vtest.avi, else one made from the sample")
@@ -103,13 +105,14 @@ def main() -> None:
         print(f"video: {video} ({sample[0].shape[1]}x{sample[0].shape[0]}), fit crop, view side, no window\n")
         print(f"{'model':28s} {'size':>5s} {'FPS':>7s} {'latency p50':>12s} {'p95':>7s} {'model-only':>11s} "
               f"{'efficiency':>10s} {'frames':>7s}")
-        for arch in args.archs:
+        runs = [(arch, ngf) for arch in args.archs
+                for ngf in (args.compact_ngf if arch.startswith("mobile") else [64])]
+        for arch, ngf in runs:
             if arch not in NETWORKS:
                 print(f"{arch}: not a registered network, skipped")
                 continue
-            ngf = args.compact_ngf if arch.startswith("mobile") else 64
             path = export(arch, ngf, folder)
-            model = OnnxModel(path, args.device)
+            model = OnnxModel(path, args.device, spin=False)  # as the live session opens it
             for size in args.sizes:
                 before = model_only_fps(model, sample, size, 3.0)
                 frames = max(10, min(600, round(before * args.seconds)))

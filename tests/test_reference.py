@@ -85,3 +85,32 @@ def test_checkpoints_that_run_code_are_refused_unrun(tmp_path: Path) -> None:
     with pytest.raises(CheckpointError, match=r"evil\.pth: not a loadable PyTorch checkpoint"):
         load_reference_generator(tmp_path / "evil.pth", "unet_256", "batch")
     assert not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("arch", "norm", "quirk", "dropout"), [("unet_256", "batch", "", True),
+                                                                 ("resnet_9blocks", "instance", "2017-instance-norm",
+                                                                  False)])
+def test_full_size_reference_generators_convert_store_and_translate(tmp_path: Path, arch: str, norm: str,
+                                                                    quirk: str, dropout: bool) -> None:
+    """The published models' real sizes (218 MB / 45 MB): import, export with its parity check, store, translate."""
+    import numpy as np
+
+    from i2i.deploy.export import export_reference
+    from i2i.hub.store import ModelStore
+    from i2i.images import read_image
+    from i2i.infer import OnnxModel, Translator
+
+    torch.manual_seed(0)
+    original = create_model(arch, norm=norm, dropout=dropout)
+    assert sum(p.numel() for p in original.parameters()) == {"unet_256": 54_413_955, "resnet_9blocks": 11_378_179}[arch]
+    pth = reference_file(tmp_path / "g.pth", original, quirk)
+    store = ModelStore(tmp_path / "home")
+    result = export_reference(pth, arch, norm, "full", {"source": "test"}, "pix2pix" if norm == "batch" else "cyclegan",
+                              store=store, say=lambda _: None)
+    stored = store.get("full")
+    assert stored is not None and result.registered
+    assert (stored.path.parent / "model.weights").is_file()  # over 16 MB: weights beside the graph
+    image = read_image(Path(__file__).parent.parent / "i2i" / "assets" / "parity.jpg")
+    out = Translator(OnnxModel(stored.path, "cpu"))(image)
+    assert out.shape == image.shape and float(np.std(out)) > 0

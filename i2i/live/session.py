@@ -146,7 +146,7 @@ class ModelCycle:
         """The current model's translator and input side, opened and warmed up on first use."""
         if self.position not in self.open:
             name, path = self.models[self.position]
-            model = OnnxModel(path, self.device, name=name)
+            model = OnnxModel(path, self.device, name=name, spin=False)  # the capture thread needs a core too
             multiple = model.info.size_multiple
             side = -(-(self.size or model.info.train_size) // multiple) * multiple
             translator = Translator(model, tile=0)
