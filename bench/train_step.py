@@ -17,14 +17,13 @@ losses and weights differ (fp32: rounding only).
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+from hardware import cpu_description
 from torch.utils.flop_counter import FlopCounterMode
 
 from i2i.engine.precision import Precision
@@ -40,13 +39,7 @@ class Variant:
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    text = f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} ({torch.get_num_threads()} threads)"
+    text = f"{cpu_description()}, torch {torch.__version__} ({torch.get_num_threads()} threads)"
     if torch.cuda.is_available():
         text += f", {torch.cuda.get_device_name()}"
     return text

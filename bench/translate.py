@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -36,6 +35,7 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 import torch
+from hardware import cpu_description
 
 from i2i.data.datasets import split_side_by_side
 from i2i.deploy.export import ExportRequest, export_network, export_run, model_info
@@ -55,14 +55,8 @@ WEIGHT_STD = 0.02  # random weights as training starts them
 
 
 def machine() -> str:
-    cpu = platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    text = (f"{cpu}, {len(os.sched_getaffinity(0))} cores; torch {torch.__version__} ({torch.get_num_threads()} "
-            f"threads), onnxruntime {ort.__version__} ({', '.join(ort.get_available_providers())})")
+    text = (f"{cpu_description()}; torch {torch.__version__} ({torch.get_num_threads()} threads), "
+            f"onnxruntime {ort.__version__} ({', '.join(ort.get_available_providers())})")
     if torch.cuda.is_available():
         text += f"; {torch.cuda.get_device_name()}"
     return text

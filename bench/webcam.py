@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import tempfile
 import time
@@ -28,6 +27,7 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 import torch
+from hardware import cpu_description
 
 from i2i.deploy.export import ExportRequest, export_network, model_info
 from i2i.images import list_images, read_image
@@ -42,13 +42,7 @@ SAMPLE_VIDEO = Path(os.environ.get("I2I_DATA", "~/.cache/i2i-data")).expanduser(
 
 
 def machine() -> str:
-    cpu = platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return f"{cpu}, {len(os.sched_getaffinity(0))} cores; onnxruntime {ort.__version__}"
+    return f"{cpu_description()}; onnxruntime {ort.__version__}"
 
 
 def bundled_video(path: Path, frames: int = 120) -> Path:

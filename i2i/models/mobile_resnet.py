@@ -14,8 +14,9 @@ import torch
 from torch import nn
 
 from ..config import NormKind
-from ..nn import conv_bias, norm_layer
+from ..nn import norm_layer
 from .registry import NETWORKS
+from .resnet import ResnetGenerator
 
 
 def separable_conv(dim: int, norm: NormKind, bias: bool) -> list[nn.Module]:
@@ -44,32 +45,12 @@ class MobileResnetBlock(nn.Module):
         return x + self.conv_block(x)
 
 
-class MobileResnetGenerator(nn.Module):
-    """Shape: (B, in_channels, H, W) -> (B, out_channels, H, W) in [-1, 1]; H and W multiples of 4."""
-
-    size_multiple = 4
+class MobileResnetGenerator(ResnetGenerator):
+    """ResnetGenerator with MobileResnetBlocks. Shape: (B, in, H, W) -> (B, out, H, W); H, W multiples of 4."""
 
     def __init__(self, in_channels: int = 3, out_channels: int = 3, ngf: int = 64, norm: NormKind = "instance",
                  dropout: bool = False, n_blocks: int = 9) -> None:
-        super().__init__()
-        bias = conv_bias(norm)
-        layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(in_channels, ngf, 7, bias=bias),
-                                   norm_layer(norm, ngf), nn.ReLU(True)]
-        for i in range(2):  # 1. downsample twice
-            mult = 2**i
-            layers += [nn.Conv2d(ngf * mult, ngf * mult * 2, 3, stride=2, padding=1, bias=bias),
-                       norm_layer(norm, ngf * mult * 2), nn.ReLU(True)]
-        layers += [MobileResnetBlock(ngf * 4, norm, dropout, bias) for _ in range(n_blocks)]  # 2. residual blocks
-        for i in range(2):  # 3. upsample twice
-            mult = 2 ** (2 - i)
-            layers += [nn.ConvTranspose2d(ngf * mult, ngf * mult // 2, 3, stride=2, padding=1, output_padding=1,
-                                          bias=bias),
-                       norm_layer(norm, ngf * mult // 2), nn.ReLU(True)]
-        layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, out_channels, 7), nn.Tanh()]
-        self.model = nn.Sequential(*layers)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(x)
+        super().__init__(in_channels, out_channels, ngf, norm, dropout, n_blocks, block=MobileResnetBlock)
 
 
 @NETWORKS.register_family("mobile_resnet_<n>blocks", r"mobile_resnet_(?P<n_blocks>\d+)blocks",

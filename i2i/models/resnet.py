@@ -36,7 +36,8 @@ class ResnetGenerator(nn.Module):
     size_multiple = 4
 
     def __init__(self, in_channels: int = 3, out_channels: int = 3, ngf: int = 64, norm: NormKind = "instance",
-                 dropout: bool = False, n_blocks: int = 9) -> None:
+                 dropout: bool = False, n_blocks: int = 9, block: type[nn.Module] = ResnetBlock) -> None:
+        """``block(dim, norm, dropout, bias)`` builds each residual block (compact variants swap it)."""
         super().__init__()
         bias = conv_bias(norm)
         layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(in_channels, ngf, 7, bias=bias),
@@ -45,7 +46,7 @@ class ResnetGenerator(nn.Module):
             mult = 2**i
             layers += [nn.Conv2d(ngf * mult, ngf * mult * 2, 3, stride=2, padding=1, bias=bias),
                        norm_layer(norm, ngf * mult * 2), nn.ReLU(True)]
-        layers += [ResnetBlock(ngf * 4, norm, dropout, bias) for _ in range(n_blocks)]  # 2. residual blocks
+        layers += [block(ngf * 4, norm, dropout, bias) for _ in range(n_blocks)]  # 2. residual blocks
         for i in range(2):  # 3. upsample twice
             mult = 2 ** (2 - i)
             layers += [nn.ConvTranspose2d(ngf * mult, ngf * mult // 2, 3, stride=2, padding=1, output_padding=1,
