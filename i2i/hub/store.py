@@ -3,11 +3,11 @@
     $I2I_HOME/models/<name>/model.onnx   the generator, with i2i metadata
     $I2I_HOME/models/<name>/model.weights  its weights, for models over 16 MB (ONNX external data)
     $I2I_HOME/models/<name>/card.json    source, architecture, direction, sha256, licence, ...
+    $I2I_HOME/downloads/                 partial and finished downloads of pretrained checkpoints
 
 Large models are stored with their weights beside the graph because ONNX Runtime then maps them instead of
 parsing them out of the protobuf: a 218 MB unet_256 opens in about half the time. The card's sha256 is that
 of the self-contained file that was added.
-    $I2I_HOME/downloads/                 partial and finished downloads of pretrained checkpoints
 
 A model folder is written under a temporary name and renamed into place, so a crash never leaves half a model.
 """
