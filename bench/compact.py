@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from i2i.deploy.onnx_export import export_onnx, has_batch_norm, inference_network, parity
+from i2i.deploy.onnx_export import export_onnx, has_batch_norm, inference_network, parity, torch_output
 from i2i.infer.model import ModelInfo, OnnxModel, usable_cores
 from i2i.models import create_model
 from i2i.models.macs import count_macs
@@ -57,7 +57,9 @@ def export(net: torch.nn.Module, name: str, norm: str, size: int, path: Path) ->
                      train_size=size, batch_norm_stats=stats if has_batch_norm(net) else "none")
     export_onnx(test_net, info, path)
     rng = np.random.default_rng(0)
-    return parity(path, test_net, rng.uniform(-1, 1, (2, 3, size, size)).astype(np.float32))
+    x = rng.uniform(-1, 1, (2, 3, size, size)).astype(np.float32)
+    model = OnnxModel(path, "cpu")
+    return parity(model, x, model(x), torch_output(test_net, x))
 
 
 def main() -> None:

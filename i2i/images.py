@@ -22,6 +22,20 @@ cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)  # our errors 
 _JPEG_SOI = b"\xff\xd8"
 
 
+def round_up(value: int, multiple: int) -> int:
+    """The smallest multiple of ``multiple`` that is at least ``value``."""
+    return -(-value // multiple) * multiple
+
+
+def resize_image(image: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Area filter to shrink (no aliasing), bicubic to enlarge (the reference's filter); keeps a channel axis."""
+    if (width, height) == (image.shape[1], image.shape[0]):
+        return image
+    shrink = width < image.shape[1] and height < image.shape[0]
+    out = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
+    return out.reshape(height, width, -1) if image.ndim == 3 else out
+
+
 def is_image_file(path: str | os.PathLike[str]) -> bool:
     name = os.fspath(path)
     return name.lower().endswith(IMAGE_EXTENSIONS) and not os.path.basename(name).startswith(".")

@@ -13,15 +13,7 @@ import numpy as np
 
 from ..config import DataConfig
 from ..errors import ConfigError
-
-
-def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Area filter to shrink (no aliasing), bicubic to enlarge (the reference's filter)."""
-    if (width, height) == (image.shape[1], image.shape[0]):
-        return image
-    shrink = width < image.shape[1] and height < image.shape[0]
-    out = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
-    return out.reshape(height, width, -1) if image.ndim == 3 else out
+from ..images import resize_image
 
 
 class ScaleWidth(A.DualTransform):
@@ -33,7 +25,7 @@ class ScaleWidth(A.DualTransform):
 
     def apply(self, img: np.ndarray, **params: object) -> np.ndarray:
         h, w = img.shape[:2]
-        return _resize(img, self.width, max(int(self.width * h / w), self.min_height))
+        return resize_image(img, self.width, max(int(self.width * h / w), self.min_height))
 
     def get_transform_init_args_names(self) -> tuple[str, ...]:
         return ("width", "min_height")
@@ -49,7 +41,7 @@ class ResizeToMultiple(A.DualTransform):
     def apply(self, img: np.ndarray, **params: object) -> np.ndarray:
         h, w = img.shape[:2]
         m = self.multiple
-        return _resize(img, max(m, round(w / m) * m), max(m, round(h / m) * m))
+        return resize_image(img, max(m, round(w / m) * m), max(m, round(h / m) * m))
 
     def get_transform_init_args_names(self) -> tuple[str, ...]:
         return ("multiple",)

@@ -39,6 +39,7 @@ from .onnx_export import (
     model_input,
     parity,
     to_fp16,
+    torch_output,
 )
 from .quantize import psnr, to_int8
 from .subpixel import with_subpixel_upsampling
@@ -109,10 +110,12 @@ def export_network(net: Any, info: ModelInfo, request: ExportRequest, images: li
     inputs = np.concatenate([model_input(im, info) for im in images[:MAX_CHECK_IMAGES]])
     out = request.out
     export_onnx(test_net, info, out, request.opset)
-    error = parity(out, test_net, inputs)
+    model = OnnxModel(out, device="cpu")
+    reference, expected = model(inputs), torch_output(test_net, inputs)
+    error = parity(model, inputs, reference, expected)
     check = f"max |ONNX - PyTorch| = {error:.1e} on {len(inputs)} real images"
     if error > FP32_TOLERANCE:  # a faulty export, or a network that amplifies rounding? float64 tells
-        onnx_error, torch_error = float64_errors(out, test_net, inputs)
+        onnx_error, torch_error = float64_errors(test_net, inputs, reference, expected)
         if onnx_error > max(FP32_TOLERANCE, 2 * torch_error):
             out.unlink()
             raise I2IError(f"{out}: ONNX Runtime and PyTorch differ by {error:.2e} (over {FP32_TOLERANCE:g}; "
@@ -120,32 +123,29 @@ def export_network(net: Any, info: ModelInfo, request: ExportRequest, images: li
         check += (f" (this network amplifies fp32 rounding: against float64, ONNX is off by {onnx_error:.1e} and "
                   f"PyTorch fp32 by {torch_error:.1e})")
     results = [_finish(request, request.name, out, info, check, say)]
-    reference = OnnxModel(out, device="cpu")(inputs)
     if request.fp16:
         fp16 = _variant(out, "fp16")
-        to_fp16(out, _with_precision(info, "fp16"), fp16)
+        fp16_info = replace(info, precision="fp16")
+        to_fp16(out, fp16_info, fp16)
         diff = float(np.abs(OnnxModel(fp16, device="cpu")(inputs).astype(np.float32) - reference).max())
-        results.append(_finish(request, f"{request.name}-fp16", fp16, _with_precision(info, "fp16"),
+        results.append(_finish(request, f"{request.name}-fp16", fp16, fp16_info,
                                f"max |fp16 - fp32| = {diff:.1e}", say))
     if request.int8:
         int8 = _variant(out, "int8")
         calibration = [model_input(im, info) for im in calibration_images[:MAX_CHECK_IMAGES]]
+        int8_info = replace(info, precision="int8")
         with tempfile.TemporaryDirectory() as tmp:  # quantize the all-Conv form (see deploy/subpixel.py)
             quantizable = Path(tmp) / "subpixel.onnx"
             export_onnx(with_subpixel_upsampling(test_net), info, quantizable, request.opset)
-            to_int8(quantizable, _with_precision(info, "int8"), int8, calibration)
+            to_int8(quantizable, int8_info, int8, calibration)
         quality = psnr(OnnxModel(int8, device="cpu")(inputs), reference)
-        results.append(_finish(request, f"{request.name}-int8", int8, _with_precision(info, "int8"),
+        results.append(_finish(request, f"{request.name}-int8", int8, int8_info,
                                f"PSNR against fp32 = {quality:.1f} dB on {len(inputs)} images", say))
     return results
 
 
 def _variant(path: Path, precision: str) -> Path:
     return path.with_name(f"{path.stem}.{precision}{path.suffix}")
-
-
-def _with_precision(info: ModelInfo, precision: str) -> ModelInfo:
-    return replace(info, precision=precision)
 
 
 def model_info(task: str, spec: NetworkSpec, net: Any, train_size: int, direction: str,
@@ -167,13 +167,11 @@ def _finish(request: ExportRequest, name: str, path: Path, info: ModelInfo, chec
             "sha256": sha256_of(path), "bytes": path.stat().st_size, "i2i_version": __version__,
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
     atomic_write_text(path.with_suffix(".json"), json.dumps(card, indent=2) + "\n")
-    registered = False
     if request.register:
         (request.store or ModelStore()).add(name, path, card)
-        registered = True
     say(f"{path}  ({path.stat().st_size / 1e6:.1f} MB, {info.precision}): {check}"
-        + (f"; registered as '{name}'" if registered else ""))
-    return Exported(name, path, card, check, registered)
+        + (f"; registered as '{name}'" if request.register else ""))
+    return Exported(name, path, card, check, request.register)
 
 
 def _folder_images(folder: Path) -> list[np.ndarray]:
@@ -218,7 +216,8 @@ def export_reference(pth: Path, architecture: str, norm: str, name: str, card: d
     info = model_info(task, spec, net, 256, direction, "batch")
     store = store or ModelStore()
     staging = store.root / "staging" / f"{name}.onnx"
-    request = ExportRequest(name, staging, store=store, card={**card, "source_sha256": sha256_of(pth)})
+    source_sha256 = card.get("source_file_sha256") or sha256_of(pth)  # a download already knows it
+    request = ExportRequest(name, staging, store=store, card={**card, "source_sha256": source_sha256})
     try:
         (result,) = export_network(net, info, request, [read_image(PACKAGE_IMAGE)], [], say)
     finally:

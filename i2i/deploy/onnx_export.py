@@ -25,6 +25,7 @@ import torch
 from torch import nn
 
 from ..fileio import atomic_path
+from ..images import round_up
 from ..infer.model import ModelInfo, OnnxModel, statistics_inputs
 from ..nn.modes import BatchNormStats
 
@@ -158,7 +159,7 @@ def model_input(image: np.ndarray, info: ModelInfo) -> np.ndarray:
     """A (1, C, S, S) float32 model input from an (H, W, C) uint8 image: resized to the training size."""
     import cv2
 
-    side = max(info.size_multiple, -(-info.train_size // info.size_multiple) * info.size_multiple)
+    side = max(info.size_multiple, round_up(info.train_size, info.size_multiple))
     image = cv2.resize(image, (side, side), interpolation=cv2.INTER_AREA).reshape(side, side, -1)
     if image.shape[2] == 3 and info.in_channels == 1:
         image = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[:, :, None]
@@ -173,15 +174,13 @@ def torch_output(net: nn.Module, inputs: np.ndarray) -> np.ndarray:
     return net(torch.from_numpy(inputs)).numpy()
 
 
-def parity(path: Path, net: nn.Module, inputs: np.ndarray) -> float:
-    """Largest absolute difference between ONNX Runtime (CPU) and PyTorch on ``inputs``.
+def parity(model: OnnxModel, inputs: np.ndarray, got: np.ndarray, expected: np.ndarray) -> float:
+    """Largest absolute difference between ONNX Runtime's output ``got`` and PyTorch's ``expected`` on ``inputs``.
 
     For tileable models the given-statistics path is checked too: each image run with the statistics it
     measured itself must give the same output.
     """
-    model = OnnxModel(path, device="cpu")
-    expected = torch_output(net, inputs)
-    error = float(np.abs(model(inputs) - expected).max())
+    error = float(np.abs(got - expected).max())
     if model.norm_inputs:
         for one, want in zip(inputs, expected, strict=True):
             stats = model.statistics(one[None])
@@ -190,16 +189,14 @@ def parity(path: Path, net: nn.Module, inputs: np.ndarray) -> float:
 
 
 @torch.no_grad()
-def float64_errors(path: Path, net: nn.Module, inputs: np.ndarray) -> tuple[float, float]:
-    """(ONNX Runtime, PyTorch fp32) max abs error against the same network run in float64.
+def float64_errors(net: nn.Module, inputs: np.ndarray, got: np.ndarray, expected: np.ndarray) -> tuple[float, float]:
+    """Max abs error of ONNX Runtime's ``got`` and PyTorch fp32's ``expected`` against ``net`` run in float64.
 
     Separates a faulty export from an ill-conditioned network (per-image norms over nearly constant channels
     amplify fp32 rounding): in the latter case PyTorch's own fp32 result is as far from exact as ONNX's.
     """
-    x = torch.from_numpy(inputs)
-    exact = copy.deepcopy(net).double()(x.double()).numpy()
-    onnx_error = float(np.abs(OnnxModel(path, device="cpu")(inputs) - exact).max())
-    return onnx_error, float(np.abs(net(x).numpy() - exact).max())
+    exact = copy.deepcopy(net).double()(torch.from_numpy(inputs).double()).numpy()
+    return float(np.abs(got - exact).max()), float(np.abs(expected - exact).max())
 
 
 def to_fp16(source: Path, info: ModelInfo, path: Path) -> None:

@@ -36,11 +36,9 @@ def pull(name: str, store: ModelStore | None = None, mirror: str | None = None, 
                          f"{store.models / name} here") from None
     card = {"source": url, "licence": LICENCE, "pretrained": entry.family, "source_file_sha256": digest}
     # the published names say what they translate (horse2zebra, facades_label2photo, style_monet)
-    export_reference(pth, entry.architecture, entry.norm, name, card, entry.family, entry.file, store, say)
+    result = export_reference(pth, entry.architecture, entry.norm, name, card, entry.family, entry.file, store, say)
     pth.unlink()  # the converted model replaces the download; the card keeps its checksum
-    stored = store.get(name)
-    assert stored is not None
-    return stored
+    return StoredModel(name, result.path, result.card)
 
 
 def resolve_model(spec: str, store: ModelStore | None = None, mirror: str | None = None,

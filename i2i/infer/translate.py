@@ -11,21 +11,12 @@ import cv2
 import numpy as np
 
 from ..errors import DataError
+from ..images import resize_image, round_up
 from .model import OnnxModel
 from .tiling import translate_tiled
 
 AUTO_TILE_ABOVE = 2048  # images with a longer side than this are tiled by default, to bound memory
 AUTO_TILE = 1024
-
-
-def _round_up(value: int, multiple: int) -> int:
-    return -(-value // multiple) * multiple
-
-
-def _resize(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    shrink = width < image.shape[1] and height < image.shape[0]
-    out = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC)
-    return out.reshape(height, width, -1)
 
 
 class Translator:
@@ -57,7 +48,7 @@ class Translator:
         work = colour
         if self.size:
             scale = self.size / min(height, width)
-            work = _resize(colour, max(1, round(width * scale)), max(1, round(height * scale)))
+            work = resize_image(colour, max(1, round(width * scale)), max(1, round(height * scale)))
         x = work.astype(np.float32) / 127.5 - 1.0
         tile = self._tile_for(max(x.shape[:2]))
         if tile:
@@ -67,7 +58,7 @@ class Translator:
             y = self._run_padded(x)
         out = np.clip((y + 1.0) * 127.5 + 0.5, 0, 255).astype(np.uint8)
         if out.shape[:2] != (height, width):
-            out = _resize(out, width, height)
+            out = resize_image(out, width, height)
         if alpha is not None:
             out = np.concatenate([out, alpha], axis=2)
         return out
@@ -76,8 +67,8 @@ class Translator:
         if self.tile == 0:
             return 0
         if self.tile is None:
-            return _round_up(AUTO_TILE, self.multiple) if longest > AUTO_TILE_ABOVE else 0
-        tile = _round_up(self.tile, self.multiple)
+            return round_up(AUTO_TILE, self.multiple) if longest > AUTO_TILE_ABOVE else 0
+        tile = round_up(self.tile, self.multiple)
         return tile if longest > tile else 0
 
     def _whole_image_statistics(self, x: np.ndarray) -> list[np.ndarray] | None:
@@ -86,13 +77,13 @@ class Translator:
             return None
         h, w = x.shape[:2]
         scale = min(1.0, AUTO_TILE / max(h, w))
-        small = _resize(x, max(1, round(w * scale)), max(1, round(h * scale))) if scale < 1 else x
+        small = resize_image(x, max(1, round(w * scale)), max(1, round(h * scale))) if scale < 1 else x
         return self.model.statistics(self._padded(small)[None])
 
     def _padded(self, x: np.ndarray) -> np.ndarray:
         """(h, w, C) -> (C, H, W), reflect-padded at the bottom and right up to the model's size multiple."""
         h, w = x.shape[:2]
-        ph, pw = _round_up(h, self.multiple) - h, _round_up(w, self.multiple) - w
+        ph, pw = round_up(h, self.multiple) - h, round_up(w, self.multiple) - w
         if ph or pw:
             x = cv2.copyMakeBorder(x, 0, ph, 0, pw, cv2.BORDER_REFLECT_101).reshape(h + ph, w + pw, -1)
         return x.transpose(2, 0, 1)

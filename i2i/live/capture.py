@@ -112,6 +112,7 @@ class CaptureThread(threading.Thread):
             self.slot.close(f"{self.source.description}: {e}")
         finally:
             self.slot.close("stopped")
+            self.source.close()  # here, not by the session: a read may outlast the session's wait for this thread
 
     def _recover(self) -> str | None:
         """None when reading can go on; otherwise why the source has ended."""

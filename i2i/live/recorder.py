@@ -21,7 +21,7 @@ CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv"
 
 
 class Recorder:
-    """Writes RGB frames of one size to ``path`` at ``fps``.
+    """Writes BGR frames (OpenCV's order) of one size to ``path`` at ``fps``.
 
     With ``realtime``, each frame is written as many times as the frame rate asks for the time it was shown,
     so a recording of a camera plays at the speed things happened even when the model ran slower.
@@ -38,7 +38,7 @@ class Recorder:
         self.target: AbstractContextManager[Path] | None = None  # the atomic_path the writer fills
         self.size: tuple[int, int] | None = None
         self.frames = 0
-        self.start: float | None = None
+        self.start = 0.0
 
     def write(self, picture: np.ndarray, now: float) -> None:
         height, width = picture.shape[:2]
@@ -48,11 +48,10 @@ class Recorder:
         if (width, height) != self.size:  # a view or model change: keep the recording's size
             picture = cv2.resize(picture, self.size)
         copies = 1
-        if self.realtime and self.start is not None:
+        if self.realtime:
             copies = max(1, round((now - self.start) * self.fps) + 1 - self.frames)
-        bgr = cv2.cvtColor(picture, cv2.COLOR_RGB2BGR)
         for _ in range(copies):
-            self.writer.write(bgr)  # type: ignore[union-attr]
+            self.writer.write(picture)  # type: ignore[union-attr]
         self.frames += copies
 
     def _open(self, width: int, height: int) -> None:

@@ -27,13 +27,13 @@ import numpy as np
 from .. import __version__
 from ..errors import I2IError
 from ..fileio import atomic_write_text
-from ..images import write_image
+from ..images import round_up, write_image
 from ..infer.model import OnnxModel
 from ..infer.translate import Translator
 from .capture import RECONNECT_ATTEMPTS, RECONNECT_WAIT, CaptureThread, FrameSlot
 from .recorder import Recorder
 from .sources import FrameSource
-from .view import VIEWS, Fitted, compose, fit, overlay
+from .view import FITS, VIEWS, Fitted, compose, fit, overlay
 
 WINDOW = "i2i"
 KEY_ESC = 27
@@ -148,7 +148,7 @@ class ModelCycle:
             name, path = self.models[self.position]
             model = OnnxModel(path, self.device, name=name, spin=False)  # the capture thread needs a core too
             multiple = model.info.size_multiple
-            side = -(-(self.size or model.info.train_size) // multiple) * multiple
+            side = round_up(self.size or model.info.train_size, multiple)
             translator = Translator(model, tile=0)
             translator(np.zeros((side, side, 3), np.uint8))  # the first run allocates; keep it off the clock
             self.open[self.position] = (translator, side)
@@ -165,10 +165,15 @@ class LiveSession:
                  options: LiveOptions, say: Callable[[str], None] = print) -> None:
         if options.view not in VIEWS:
             raise I2IError(f"--view {options.view}: choose {', '.join(VIEWS)}")
+        if options.fit not in FITS:
+            raise I2IError(f"--fit {options.fit}: choose {', '.join(FITS)}")
         self.source, self.source_name, self.options, self.say = source, source_name, options, say
         self.models = ModelCycle(models, options.device, options.size)
         self.view, self.split, self.paused = options.view, 0.5, False
-        self.picture: np.ndarray | None = None
+        self.picture: np.ndarray | None = None  # what is shown (RGB) ...
+        self.bgr: np.ndarray | None = None  # ... and in OpenCV's order, for the window and the recording
+        self.keep_bgr = False
+        self.last: tuple[Fitted, np.ndarray, float] | None = None  # the newest frame: redrawn on pause or view
         self.window_size: tuple[int, int] | None = None
         self.snapshots = 0
         self.recent: deque[float] = deque(maxlen=30)  # times the last pictures were shown, for the on-screen FPS
@@ -176,23 +181,28 @@ class LiveSession:
 
     def run(self) -> LiveReport:
         options = self.options
-        if options.window:
-            check_display()
-        translator, side = self.models.current()
-        fps = options.realtime or self.source.fps or 30.0
-        realtime = self.source.live or options.realtime is not None
-        recorder = Recorder(options.record, fps, realtime) if options.record else None
+        try:  # everything that can refuse to start, before the capture thread takes over the source
+            if options.window:
+                check_display()
+            realtime = self.source.live or options.realtime is not None
+            fps = options.realtime or self.source.fps or 30.0
+            recorder = Recorder(options.record, fps, realtime) if options.record else None
+            translator, side = self.models.current()
+        except BaseException:
+            self.source.close()
+            raise
         slot = FrameSlot(drop_stale=realtime)
         capture = CaptureThread(self.source, slot, realtime=options.realtime, loop=options.loop,
                                 attempts=options.reconnect_attempts, wait=options.reconnect_wait)
+        self.keep_bgr = options.window or recorder is not None
         latencies: list[float] = []
         model_times: list[float] = []
         stopped, shown, started, last = "end of source", 0, time.perf_counter(), time.perf_counter()
         self.interrupted = False
-        previous_handler = None
-        if threading.current_thread() is threading.main_thread():  # Ctrl-C ends the loop between frames
+        on_main_thread = threading.current_thread() is threading.main_thread()
+        if on_main_thread:  # Ctrl-C ends the loop between frames, so the recording and report are complete
             previous_handler = signal.signal(signal.SIGINT, self._interrupt)
-        capture.start()
+        capture.start()  # from here the capture thread owns the source, and closes it
         try:
             if options.window:
                 _point_qt_at_system_fonts()
@@ -202,26 +212,27 @@ class LiveSession:
                 if self.interrupted:
                     stopped = "interrupted"
                     break
-                frame = slot.take(timeout=0.03 if options.window else 0.2)
-                drawn = False
-                if frame is None:
-                    if slot.closed is not None:
+                frame = None
+                if not self.paused:  # paused: files wait, cameras keep dropping frames in the capture thread
+                    frame = slot.take(timeout=0.03 if options.window else 0.2)
+                    if frame is None and slot.closed is not None:
                         stopped = slot.closed
                         break
-                elif not self.paused:
+                if frame is not None:
                     fitted = fit(frame.image, side, options.fit)
                     begin = time.perf_counter()
                     output = translator(fitted.image)
                     model_times.append(1000 * (time.perf_counter() - begin))
-                    self.picture = self._draw(fitted, output, model_times[-1])
+                    self.last = (fitted, output, model_times[-1])
+                    self._render()
                     last = time.perf_counter()
                     latencies.append(1000 * (last - frame.captured))
                     self.recent.append(last)
-                    shown, drawn = shown + 1, True
-                if recorder is not None and drawn:
-                    recorder.write(self.picture, last)
+                    shown += 1
+                    if recorder is not None:
+                        recorder.write(self.bgr, last)
                 if options.window and self.picture is not None:
-                    action = self._show_and_read_key()
+                    action = self._handle_window(new_picture=frame is not None)
                     if action == "quit":
                         stopped = "quit"
                         break
@@ -229,22 +240,18 @@ class LiveSession:
                         translator, side = self._switch_model()
             else:
                 stopped = f"{options.frames} frames"
-        except KeyboardInterrupt:
-            stopped = "interrupted"
         finally:
-            if previous_handler is not None:
+            if on_main_thread:
                 signal.signal(signal.SIGINT, previous_handler)
             capture.stop()
             capture.join(timeout=2)
-            self.source.close()
             recording = recorder.finish() if recorder is not None else None
             if options.window:
                 cv2.destroyAllWindows()
                 cv2.waitKey(1)
         seconds = last - started
-        model, _ = self.models.open[self.models.position]
         report = LiveReport(
-            model=self.models.name, source=self.source_name, provider=model.model.provider, size=side,
+            model=self.models.name, source=self.source_name, provider=translator.model.provider, size=side,
             view=self.view, frames=shown, seconds=round(seconds, 3),
             fps=round(shown / seconds, 2) if shown and seconds > 0 else 0.0, latency_ms=_summary(latencies),
             model_ms=_summary(model_times), dropped_frames=slot.dropped, reconnects=capture.reconnects,
@@ -258,32 +265,40 @@ class LiveSession:
     def _interrupt(self, signum: int, frame: Any) -> None:
         self.interrupted = True
 
-    def _draw(self, fitted: Fitted, output: np.ndarray, model_ms: float) -> np.ndarray:
+    def _render(self) -> None:
+        """Draw the last translated frame in the current view, with the figures (and BGR for window/recording)."""
+        fitted, output, model_ms = self.last
         picture = compose(fitted, output, self.view, self.split)
         fps = (len(self.recent) - 1) / (self.recent[-1] - self.recent[0]) if len(self.recent) > 1 else 0.0
         lines = [f"{self.models.name}   {fps:.1f} FPS   model {model_ms:.0f} ms"]
         if self.paused:
             lines.append("paused (space)")
-        return overlay(picture, lines)
+        self.picture = overlay(picture, lines)
+        if self.keep_bgr:
+            self.bgr = cv2.cvtColor(self.picture, cv2.COLOR_RGB2BGR)
 
-    def _show_and_read_key(self) -> str | None:
-        assert self.picture is not None
-        size = self.picture.shape[1], self.picture.shape[0]
-        if size != self.window_size:  # the first picture, or a new view: the window takes its size
-            cv2.resizeWindow(WINDOW, *size)
-            self.window_size = size
-        cv2.imshow(WINDOW, cv2.cvtColor(self.picture, cv2.COLOR_RGB2BGR))
-        key = cv2.waitKey(1) & 0xFF
+    def _handle_window(self, new_picture: bool) -> str | None:
+        """Show a new picture, then read a key: 'quit', 'model' (switch), or None."""
+        if new_picture:
+            size = self.bgr.shape[1], self.bgr.shape[0]
+            if size != self.window_size:  # the first picture, or a new view: the window takes its size
+                cv2.resizeWindow(WINDOW, *size)
+                self.window_size = size
+            cv2.imshow(WINDOW, self.bgr)
+        key = cv2.waitKey(30 if self.paused else 1) & 0xFF
         if key in (ord("q"), KEY_ESC) or cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) < 1:
             return "quit"
         if key == ord("s"):
             self._snapshot()
         elif key == ord("m") and len(self.models.models) > 1:
             return "model"
-        elif key == ord(" "):
-            self.paused = not self.paused
-        elif key == ord("v"):
-            self.view = VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)]
+        elif key in (ord(" "), ord("v")):
+            if key == ord(" "):
+                self.paused = not self.paused
+            else:
+                self.view = VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)]
+            self._render()  # paused or in a new view: show the same frame redrawn
+            return self._handle_window(new_picture=True)
         return None
 
     def _switch_model(self) -> tuple[Translator, int]:
