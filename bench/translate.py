@@ -108,8 +108,7 @@ def export_architecture(arch: str, folder: Path, images: list[np.ndarray]) -> Ex
 
 
 def export_trained(run: Path, folder: Path) -> Exports:
-    from i2i.engine.checkpoint import load_checkpoint
-    from i2i.engine.trainer import latest_checkpoint
+    from i2i.engine.checkpoint import latest_checkpoint, load_checkpoint
 
     results = export_run(run, out=folder / "run.onnx", int8=True, register=False, say=lambda line: None)
     checkpoint = load_checkpoint(latest_checkpoint(run), with_state=False)

@@ -22,6 +22,22 @@ class CheckpointError(I2IError):
     """A checkpoint or run folder that is missing, corrupt or of the wrong kind."""
 
 
+class DownloadError(I2IError):
+    """A download that failed; what was received is kept for the next attempt."""
+
+
+class ModelError(I2IError):
+    """A model file that cannot be loaded or run as an i2i generator."""
+
+
+class SourceError(I2IError):
+    """A frame source that cannot be opened."""
+
+
+class DisplayError(I2IError):
+    """No window can be shown here."""
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """Return ' (did you mean X?)' for the closest choice, or '' when nothing is close."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)

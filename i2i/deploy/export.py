@@ -20,8 +20,7 @@ import numpy as np
 from .. import __version__
 from ..data.datasets import split_side_by_side
 from ..data.layouts import VAL_SPLITS, find_paired, find_unpaired
-from ..engine.checkpoint import load_checkpoint
-from ..engine.trainer import latest_checkpoint
+from ..engine.checkpoint import latest_checkpoint, load_checkpoint
 from ..errors import CheckpointError, ConfigError, DataError, I2IError
 from ..fileio import atomic_write_text, sha256_of
 from ..hub.store import ModelStore

@@ -58,6 +58,11 @@ class Checkpoint:
         return net
 
 
+def latest_checkpoint(run_dir: str | Path) -> Path:
+    """Where a run folder keeps the checkpoint that ``--resume`` continues from."""
+    return Path(run_dir) / "checkpoints" / "latest.safetensors"
+
+
 def save_checkpoint(path: str | Path, config: dict[str, Any], networks: dict[str, nn.Module],
                     specs: dict[str, NetworkSpec], progress: Progress, state: dict[str, Any] | None = None) -> None:
     """Write a checkpoint atomically; ``state`` (optimizers, RNG, ...) is left out of weights-only snapshots."""

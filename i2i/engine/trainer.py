@@ -28,7 +28,7 @@ from ..data import EpochSampler
 from ..errors import CheckpointError, ConfigError
 from ..fileio import atomic_write_text
 from ..tasks import Task, config_from_dict, task_class
-from .checkpoint import Checkpoint, Progress, load_checkpoint, save_checkpoint
+from .checkpoint import Checkpoint, Progress, latest_checkpoint, load_checkpoint, save_checkpoint
 from .logger import RunLogger, format_values
 from .precision import Precision
 from .rng import rng_state, seed_everything, set_rng_state
@@ -75,10 +75,6 @@ def run_dir_for(config: TrainConfig) -> Path:
     """``<out>/<name>``, the name defaulting to the data folder's."""
     name = config.run.name or Path(config.data.root).resolve().name or config.task
     return Path(config.run.out) / name
-
-
-def latest_checkpoint(run_dir: Path) -> Path:
-    return run_dir / "checkpoints" / "latest.safetensors"
 
 
 def train(config: TrainConfig, progress_bar: bool | None = None) -> TrainResult:

@@ -12,14 +12,10 @@ from collections.abc import Callable
 from http.client import HTTPException
 from pathlib import Path
 
-from ..errors import I2IError
+from ..errors import DownloadError
 from ..fileio import sha256_of
 
 CHUNK = 1 << 20
-
-
-class DownloadError(I2IError):
-    """A download that failed; what was received is kept for the next attempt."""
 
 
 def download(url: str, dest: Path, sha256: str = "", attempts: int = 3, timeout: float = 60.0,

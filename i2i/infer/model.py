@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import I2IError
+from ..errors import ModelError
 
 PREFIX = "i2i."
 FORMAT_VERSION = 1
@@ -21,10 +21,6 @@ FORMAT_VERSION = 1
 def statistics_inputs(layers: int) -> list[str]:
     """Names of the optional inputs that give the per-image norm layers their statistics, in order."""
     return [f"norm{k}_{kind}" for k in range(layers) for kind in ("mean", "var")]
-
-
-class ModelError(I2IError):
-    """A model file that cannot be loaded or run as an i2i generator."""
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 
 from .. import __version__
-from ..errors import I2IError
+from ..errors import DisplayError, I2IError
 from ..fileio import atomic_write_text
 from ..images import round_up, write_image
 from ..infer.model import OnnxModel
@@ -37,10 +37,6 @@ from .view import FITS, VIEWS, Fitted, compose, fit, overlay
 
 WINDOW = "i2i"
 KEY_ESC = 27
-
-
-class DisplayError(I2IError):
-    """No window can be shown here."""
 
 
 def check_display() -> None:

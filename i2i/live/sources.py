@@ -18,14 +18,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..errors import DataError, I2IError
+from ..errors import DataError, SourceError
 from ..images import is_image_file, list_images, read_image
 
 CAMERAS_PROBED = 5  # when a camera index fails, indices 0..4 (and up to the one asked for) are tried
-
-
-class SourceError(I2IError):
-    """A frame source that cannot be opened."""
 
 
 class FrameSource(ABC):
