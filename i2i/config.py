@@ -26,14 +26,57 @@ GANMode = Literal["vanilla", "lsgan", "hinge", "wgangp"]
 
 
 def option(default: Any, help: str, flag: str | None = None, choices: tuple[Any, ...] | None = None,
-           metavar: str | None = None) -> Any:
-    """A dataclass field with the help text (and optional flag name, choices, metavar) the CLI shows."""
-    meta = {"help": help, "flag": flag, "choices": choices, "metavar": metavar}
+           metavar: str | None = None, minimum: float | None = None, maximum: float | None = None,
+           above: float | None = None, below: float | None = None) -> Any:
+    """A dataclass field with the help text (and optional flag name, choices, metavar) the CLI shows.
+
+    ``minimum``/``maximum`` are inclusive bounds, ``above``/``below`` exclusive ones; every config dataclass
+    checks them when it is built (``Checked``), so the CLI, a YAML file and the Python API reject the same values.
+    """
+    meta = {"help": help, "flag": flag, "choices": choices, "metavar": metavar, "minimum": minimum,
+            "maximum": maximum, "above": above, "below": below}
     return field(default=default, metadata=meta)
 
 
+def flag_of(f: dataclasses.Field[Any]) -> str:
+    """The command-line flag of a config field (``--batch-size`` for ``batch_size``, unless set)."""
+    return f.metadata.get("flag") or "--" + f.name.replace("_", "-")
+
+
+def range_text(f: dataclasses.Field[Any]) -> str | None:
+    """'at least 1', 'between 0 and 1 (excluding 1)', ... for a field with bounds; None without."""
+    meta = f.metadata
+    low = f"at least {meta['minimum']:g}" if meta.get("minimum") is not None else (
+        f"above {meta['above']:g}" if meta.get("above") is not None else None)
+    high = f"at most {meta['maximum']:g}" if meta.get("maximum") is not None else (
+        f"below {meta['below']:g}" if meta.get("below") is not None else None)
+    parts = [p for p in (low, high) if p]
+    return " and ".join(parts) if parts else None
+
+
+def out_of_range(f: dataclasses.Field[Any], value: Any) -> bool:
+    """Whether ``value`` breaks the bounds declared on field ``f`` (None, for optional fields, never does)."""
+    if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    meta = f.metadata
+    return ((meta.get("minimum") is not None and value < meta["minimum"])
+            or (meta.get("maximum") is not None and value > meta["maximum"])
+            or (meta.get("above") is not None and value <= meta["above"])
+            or (meta.get("below") is not None and value >= meta["below"]))
+
+
+class Checked:
+    """Mixin for config dataclasses: checks every field's declared range when an instance is built."""
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            if out_of_range(f, value):
+                raise ConfigError(f"{flag_of(f)} {value}: must be {range_text(f)}")
+
+
 @dataclass(frozen=True)
-class DataConfig:
+class DataConfig(Checked):
     """Where the images are and how they are prepared."""
 
     root: str = option("", "dataset folder (paired: train/ with A|B side by side, or A/ and B/; "
@@ -42,68 +85,77 @@ class DataConfig:
     input_nc: int = option(3, "channels of the input images (1 grey, 3 RGB)", choices=(1, 3))
     output_nc: int = option(3, "channels of the output images (1 grey, 3 RGB)", choices=(1, 3))
     preprocess: Preprocess = option("resize_and_crop", "how images are scaled and cropped for training")
-    load_size: int = option(286, "scale images to this size (width for scale_width) before cropping")
-    crop_size: int = option(256, "then crop to this size")
+    load_size: int = option(286, "scale images to this size (width for scale_width) before cropping", minimum=1)
+    crop_size: int = option(256, "then crop to this size", minimum=1)
     flip: bool = option(True, "random horizontal flips (the same flip for both halves of a pair)")
-    max_dataset_size: int | None = option(None, "use at most this many training images")
-    num_workers: int = option(4, "data loading worker processes (0: load in the main process)")
-    val_images: int = option(50, "validation images scored after each epoch (0: no validation)")
+    max_dataset_size: int | None = option(None, "use at most this many training images", minimum=1)
+    num_workers: int = option(4, "data loading worker processes (0: load in the main process)", minimum=0)
+    val_images: int = option(50, "validation images scored after each epoch (0: no validation)", minimum=0)
 
 
 @dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(Checked):
     """Which networks to build, by registered name, and how to initialise them."""
 
     net_g: str = option("unet_256", "generator: unet_128, unet_256, unet_<size>, resnet_6blocks, resnet_9blocks, "
                                     "resnet_<n>blocks, mobile_resnet_<n>blocks (compact, for CPU inference)",
                         flag="--netG", metavar="NAME")
     net_d: str = option("basic", "discriminator: basic, n_layers, pixel, multiscale", flag="--netD", metavar="NAME")
-    ngf: int = option(64, "generator filters in the first conv layer")
-    ndf: int = option(64, "discriminator filters in the first conv layer")
+    ngf: int = option(64, "generator filters in the first conv layer", minimum=1)
+    ndf: int = option(64, "discriminator filters in the first conv layer", minimum=1)
     n_layers_d: int = option(3, "conv layers of the n_layers and multiscale discriminators",
-                             flag="--n-layers-d")
+                             flag="--n-layers-d", minimum=1)
     norm: NormKind = option("batch", "normalisation layers")
     dropout: bool = option(True, "dropout (0.5) in the generator")
     init: InitKind = option("normal", "weight initialisation")
-    init_gain: float = option(0.02, "scale of the normal, xavier and orthogonal initialisations")
+    init_gain: float = option(0.02, "scale of the normal, xavier and orthogonal initialisations", above=0)
 
 
 @dataclass(frozen=True)
-class OptimConfig:
+class OptimConfig(Checked):
     """Optimiser and learning-rate schedule (the reference recipe by default)."""
 
-    n_epochs: int = option(100, "epochs at the initial learning rate")
-    n_epochs_decay: int = option(100, "epochs over which the learning rate then decays")
-    batch_size: int = option(1, "images per optimisation step")
-    lr: float = option(2e-4, "initial learning rate of Adam")
-    beta1: float = option(0.5, "Adam beta1")
-    beta2: float = option(0.999, "Adam beta2")
+    n_epochs: int = option(100, "epochs at the initial learning rate", minimum=0)
+    n_epochs_decay: int = option(100, "epochs over which the learning rate then decays", minimum=0)
+    batch_size: int = option(1, "images per optimisation step (per process under torchrun)", minimum=1)
+    lr: float = option(2e-4, "initial learning rate of Adam", above=0)
+    beta1: float = option(0.5, "Adam beta1", minimum=0, below=1)
+    beta2: float = option(0.999, "Adam beta2", minimum=0, below=1)
     lr_policy: LRPolicy = option("linear", "learning-rate policy: constant then linear decay, step, cosine")
-    lr_decay_epochs: int = option(50, "step policy: multiply the learning rate by 0.1 every this many epochs")
+    lr_decay_epochs: int = option(50, "step policy: multiply the learning rate by 0.1 every this many epochs",
+                                 minimum=1)
 
 
 @dataclass(frozen=True)
-class RunConfig:
+class RunConfig(Checked):
     """Where results go and how the run executes; none of this changes what is learned on CPU."""
 
     out: str = option("runs", "folder that holds the runs", metavar="FOLDER")
     name: str = option("", "run name (default: the data folder's name)", metavar="NAME")
-    seed: int = option(0, "random seed (data order, augmentation, initialisation)")
+    seed: int = option(0, "random seed (data order, augmentation, initialisation)", minimum=0)
     device: str = option("auto", "cpu, cuda, cuda:N, or auto (cuda when present)", metavar="DEVICE")
     precision: PrecisionKind = option("fp32", "fp32, or autocast to bf16 / fp16 (fp16 with a grad scaler; CUDA)")
-    channels_last: bool = option(True, "channels-last memory format on CUDA")
+    channels_last: bool = option(True, "channels-last memory format on CUDA, for networks whose layers all keep "
+                                         "it (batch norm, zero padding: the U-Net and PatchGAN)")
     compile: bool = option(False, "torch.compile the networks")
+    cuda_graphs: bool = option(True, "on CUDA, capture the training step in a CUDA graph and replay it (one launch "
+                                     "per step instead of hundreds; fp32/bf16, one process)")
     deterministic: bool = option(False, "deterministic algorithms (slower on CUDA)")
-    max_steps: int | None = option(None, "stop after this many optimisation steps, save and exit")
-    save_every_epochs: int = option(5, "keep the weights of every Nth epoch (0: only latest)")
-    save_latest_every_steps: int = option(5000, "also save the latest checkpoint every N steps (0: per epoch)")
-    log_every: int = option(100, "log losses every N steps")
-    sample_every: int = option(400, "write a sample grid every N steps (0: per epoch)")
+    sync_batch_norm: bool = option(False, "under torchrun on GPUs: batch-norm statistics over every process's "
+                                          "batch (SyncBatchNorm)")
+    dist_timeout: int = option(600, "under torchrun: seconds a process waits for the others before the job "
+                                    "stops with an error", minimum=1)
+    max_steps: int | None = option(None, "stop after this many optimisation steps, save and exit", minimum=0)
+    save_every_epochs: int = option(5, "keep the weights of every Nth epoch (0: only latest)", minimum=0)
+    save_latest_every_steps: int = option(5000, "also save the latest checkpoint every N steps (0: per epoch)",
+                                         minimum=0)
+    log_every: int = option(100, "log losses every N steps", minimum=1)
+    sample_every: int = option(400, "write a sample grid every N steps (0: per epoch)", minimum=0)
     tensorboard: bool = option(False, "also log to TensorBoard (needs the tensorboard extra)")
 
 
 @dataclass(frozen=True)
-class MethodConfig:
+class MethodConfig(Checked):
     """Base class of the options specific to one training method (pix2pix, CycleGAN, ...)."""
 
 
@@ -117,6 +169,11 @@ class TrainConfig:
     optim: OptimConfig = field(default_factory=OptimConfig)
     run: RunConfig = field(default_factory=RunConfig)
     method: MethodConfig = field(default_factory=MethodConfig)
+
+    def __post_init__(self) -> None:
+        if self.total_epochs < 1:
+            raise ConfigError(f"--n-epochs {self.optim.n_epochs} and --n-epochs-decay {self.optim.n_epochs_decay}: "
+                              "at least one epoch in all")
 
     @property
     def total_epochs(self) -> int:

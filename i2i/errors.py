@@ -38,7 +38,22 @@ class DisplayError(I2IError):
     """No window can be shown here."""
 
 
+class WriteError(I2IError, OSError):
+    """A file that could not be written (no permission, disk full, read-only file system); what was there is kept.
+
+    Also an ``OSError`` (with the original ``errno``), so code that handles I/O errors keeps handling it.
+    """
+
+    def __init__(self, message: str, errno: int | None = None, strerror: str | None = None) -> None:
+        super().__init__(message)
+        self.errno, self.strerror = errno, strerror  # the system's reason, e.g. 'No space left on device'
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """Return ' (did you mean X?)' for the closest choice, or '' when nothing is close."""
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
+

@@ -1,44 +1,78 @@
-"""Atomic file writes: a reader sees the old file or the complete new one, never half of one."""
+"""Atomic file writes: a reader sees the old file or the complete new one, never half of one.
+
+A failed write (no permission, disk full, read-only file system) raises ``WriteError`` naming the file, and
+leaves what was there untouched. Nothing here changes process-wide state (such as the umask) to do it.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
-import tempfile
+import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
-
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+from .errors import WriteError
 
 
-_FILE_MODE = 0o666 & ~_current_umask()  # what open() would give a new file (mkstemp makes 0600)
+def write_error(path: str | os.PathLike[str], error: OSError) -> WriteError:
+    """A one-line ``WriteError`` naming ``path`` for the OSError that stopped writing it."""
+    reason = error.strerror or str(error) or type(error).__name__
+    return WriteError(f"{os.fspath(path)}: cannot write ({reason})", error.errno, reason)
+
+
+def _new_temp_file(target: Path, suffix: str) -> Path:
+    """Create an empty file beside ``target``, with the permissions open() would give a new file.
+
+    The kernel applies the umask to the 0o666 asked for here, so the mode is right without reading the umask
+    (which can only be read by setting it, a process-wide change that races with other threads). The name is
+    ``.NAME.XXXXXXXX`` + suffix, 8 random characters as mkstemp makes them (engine/checkpoint.py clears such
+    leftovers of killed runs).
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}{suffix}")
+        try:
+            os.close(os.open(tmp, flags, 0o666))
+        except FileExistsError:
+            continue
+        return tmp
+    raise FileExistsError(errno.EEXIST, "no free temporary file name", os.fspath(target.parent))
+
+
+def _remove(path: Path) -> None:
+    """Best-effort removal of a temporary file (its removal must not hide the error that led to it)."""
+    with contextlib.suppress(OSError):
+        path.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str], suffix: str = ".tmp") -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success fsync it and rename it over ``path``.
 
-    On an exception the temporary file is removed and ``path`` is left as it was. ``suffix`` ends the temporary
-    name (writers that choose a format by extension need the real one).
+    On an exception the temporary file is removed and ``path`` is left as it was. An OSError while creating,
+    writing (in the block, errors about the temporary file itself), flushing or renaming it becomes a
+    ``WriteError`` naming ``path``. ``suffix`` ends the temporary name (writers that choose a format by
+    extension need the real one).
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    os.chmod(tmp, _FILE_MODE)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = _new_temp_file(target, suffix)
+    except OSError as e:
+        raise write_error(target, e) from e
     try:
         yield tmp
         with open(tmp, "rb+") as f:
             os.fsync(f.fileno())
         os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
+    except BaseException as e:
+        _remove(tmp)
+        about_tmp = isinstance(e, OSError) and e.filename in (None, os.fspath(tmp))
+        if about_tmp and not isinstance(e, WriteError):
+            raise write_error(target, e) from e
         raise
     _fsync_dir(target.parent)
 

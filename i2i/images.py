@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import struct
+import threading
 from pathlib import Path
 
 import cv2
@@ -17,7 +18,32 @@ from .fileio import atomic_path
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 
-cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)  # our errors say it once
+
+
+class _QuietOpenCV:
+    """OpenCV's own log silenced while i2i decodes (its one-line errors say it once), restored afterwards.
+
+    Counted, so that threads decoding at once leave the level as the program had it when the last one ends.
+    """
+
+    def __init__(self) -> None:
+        self.lock, self.users, self.saved = threading.Lock(), 0, 0
+
+    def __enter__(self) -> None:
+        with self.lock:
+            if self.users == 0:
+                self.saved = cv2.utils.logging.getLogLevel()
+                cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+            self.users += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self.lock:
+            self.users -= 1
+            if self.users == 0:
+                cv2.utils.logging.setLogLevel(self.saved)
+
+
+_quiet_opencv = _QuietOpenCV()
 
 _JPEG_SOI = b"\xff\xd8"
 
@@ -68,7 +94,8 @@ def decode_image(data: bytes, name: str = "<bytes>", max_pixels: int | None = No
         raise DataError(f"{name}: truncated JPEG (the file ends before the image data does)")
     buf = np.frombuffer(data, np.uint8)
     try:
-        image, kinds, blocks = cv2.imdecodeWithMetadata(buf, cv2.IMREAD_UNCHANGED)
+        with _quiet_opencv:
+            image, kinds, blocks = cv2.imdecodeWithMetadata(buf, cv2.IMREAD_UNCHANGED)
     except cv2.error:
         image, kinds, blocks = None, None, ()
     if image is None or image.size == 0:

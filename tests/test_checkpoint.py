@@ -62,3 +62,30 @@ def test_bad_checkpoints_are_named(tmp_path: Path) -> None:
     save_file({"w": torch.zeros(1)}, str(foreign))
     with pytest.raises(CheckpointError, match="not an i2i checkpoint"):
         load_checkpoint(foreign)
+
+
+def test_a_damaged_header_is_a_checkpoint_error(tmp_path: Path) -> None:
+    """A file with i2i's format marker but broken metadata is named, not a KeyError or JSON traceback."""
+    from safetensors.torch import save_file
+
+    for meta, problem in (({"format": "i2i.checkpoint", "version": "1"}, "missing 'networks'"),
+                          ({"format": "i2i.checkpoint", "version": "1", "networks": "{not json", "config": "{}",
+                            "progress": "{}"}, "damaged checkpoint header")):
+        path = tmp_path / "damaged.safetensors"
+        save_file({"net/G/w": torch.zeros(1)}, str(path), metadata=meta)
+        with pytest.raises(CheckpointError, match=rf"damaged\.safetensors: .*{problem}"):
+            load_checkpoint(path)
+
+
+def test_stale_temporaries_of_a_killed_save_are_removed(tmp_path: Path) -> None:
+    from i2i.engine.checkpoint import remove_stale_temporaries
+
+    (tmp_path / "checkpoints").mkdir()
+    stale = tmp_path / "checkpoints" / ".latest.safetensors.k2j4_x9q.tmp"
+    stale.write_bytes(b"\0" * 1000)
+    keep = [tmp_path / "checkpoints" / "latest.safetensors", tmp_path / "checkpoints" / ".hidden_by_user",
+            tmp_path / "notes.tmp"]
+    for path in keep:
+        path.write_text("mine")
+    assert remove_stale_temporaries(tmp_path) == [stale]
+    assert not stale.exists() and all(path.exists() for path in keep)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-import pytest
+import dataclasses
+import typing
+from pathlib import Path
+from typing import Any
 
-from i2i.config import apply_overrides, to_dict
+import pytest
+from conftest import SAMPLE
+
+from i2i.config import SECTIONS, apply_overrides, flag_of, range_text, to_dict
 from i2i.errors import ConfigError
-from i2i.tasks import config_from_dict, default_config
+from i2i.tasks import TASKS, config_from_dict, default_config
 
 
 def test_task_defaults_are_the_paper_recipes() -> None:
@@ -46,3 +52,89 @@ def test_optional_and_missing_task() -> None:
         config_from_dict({"model": {}})
     with pytest.raises(ConfigError, match="unknown task 'pix2pixx'"):
         config_from_dict({"task": "pix2pixx"})
+
+
+def _numeric_options() -> list[tuple[str, str, Any, Any]]:
+    """(task, flag, field, an invalid value) for every int/float option of every task."""
+    found = []
+    for task in TASKS.names():
+        config = default_config(task)
+        for section in SECTIONS:
+            obj = getattr(config, section)
+            hints = typing.get_type_hints(type(obj))
+            for f in dataclasses.fields(obj):
+                kind = [a for a in typing.get_args(hints[f.name]) if a is not type(None)] or [hints[f.name]]
+                if kind[0] not in (int, float) or f.metadata.get("choices"):
+                    continue
+                meta = f.metadata
+                assert range_text(f), f"{section}.{f.name}: every numeric option declares its valid range"
+                if meta["minimum"] is not None:
+                    bad = meta["minimum"] - (1 if kind[0] is int else 0.5)
+                elif meta["above"] is not None:
+                    bad = meta["above"]
+                elif meta["maximum"] is not None:
+                    bad = meta["maximum"] + 1
+                else:
+                    bad = meta["below"]
+                found.append((task, flag_of(f), f"{section}.{f.name}", bad))
+    return found
+
+
+NUMERIC_OPTIONS = _numeric_options()
+
+
+@pytest.mark.parametrize(("task", "flag", "name", "bad"), NUMERIC_OPTIONS, ids=[f"{t}{f}" for t, f, _, _ in
+                                                                               NUMERIC_OPTIONS])
+def test_every_numeric_option_rejects_out_of_range_values(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                         task: str, flag: str, name: str, bad: Any) -> None:
+    """The CLI, a --config file and the Python API give the same one-line error, and nothing is written."""
+    from i2i.cli.main import main
+
+    tiny = ["--data", str(SAMPLE), "--out", str(tmp_path / "runs"), "--ngf", "4", "--ndf", "4", "--max-steps", "0",
+            "--crop-size", "64", "--load-size", "64", "--num-workers", "0", "--val-images", "0",
+            "--netG", "unet_64" if task == "pix2pix" else "resnet_1blocks"]
+    assert main(["train", task, *tiny, flag, str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {flag} {bad}") and "must be" in err and "\n" not in err, err
+    assert not (tmp_path / "runs").exists()
+    section, field = name.split(".")
+    with pytest.raises(ConfigError) as from_file:
+        apply_overrides(default_config(task), {section: {field: bad}}, "my.yaml")
+    assert str(from_file.value) == err.removeprefix("error: ")
+
+
+def test_ranges_hold_for_dataclasses_built_directly() -> None:
+    config = default_config("pix2pix")
+    with pytest.raises(ConfigError, match="--log-every 0: must be at least 1"):
+        dataclasses.replace(config.run, log_every=0)
+    with pytest.raises(ConfigError, match="--n-epochs 0 and --n-epochs-decay 0: at least one epoch"):
+        apply_overrides(config, {"optim": {"n_epochs": 0, "n_epochs_decay": 0}})
+    assert apply_overrides(config, {"run": {"max_steps": None}}).run.max_steps is None  # optional: None is fine
+
+
+def test_help_shows_the_ranges() -> None:
+    from i2i.cli.train import build_parser
+
+    text = build_parser()[0].format_help()
+    assert "Adam beta1; at least 0 and below 1" in " ".join(text.split())
+
+
+def test_the_torch_floor_is_stated_once_and_enforced(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pyproject.toml declares the floor i2i checks; an older torch gets a one-line error, not an AttributeError."""
+    import re
+
+    import torch
+
+    from i2i.compat import MIN_TORCH, require_torch, version_tuple
+
+    pyproject = (Path(__file__).resolve().parent.parent / "pyproject.toml").read_text()
+    declared = re.search(r'"torch>=([\d.]+)"', pyproject)
+    assert declared and version_tuple(declared.group(1)) == MIN_TORCH
+    assert version_tuple(torch.__version__)[:2] >= MIN_TORCH
+    monkeypatch.setattr(torch, "__version__", "2.5.1+cu124")
+    with pytest.raises(ConfigError, match=r"torch 2\.5\.1\+cu124 is older than 2\.6.*pip install 'torch>=2\.6'"):
+        require_torch()
+    from i2i.engine.trainer import train
+
+    with pytest.raises(ConfigError, match=r"older than 2\.6"):
+        train(default_config("pix2pix"))

@@ -46,6 +46,10 @@ def test_folder_pairs_match_by_name_across_extensions(tmp_path: Path) -> None:
 def test_layout_errors(tmp_path: Path, unpaired_sample: Path) -> None:
     with pytest.raises(DataError, match="no such data folder"):
         find_paired(tmp_path / "nothing", "train")
+    (tmp_path / "facades.zip").write_bytes(b"PK")
+    with pytest.raises(DataError, match=r"facades\.zip: is a file; --data takes the dataset folder"):
+        find_paired(tmp_path / "facades.zip", "train")
+    (tmp_path / "facades.zip").unlink()
     with pytest.raises(DataError, match="no paired layout found"):
         find_paired(tmp_path, "train")
     (tmp_path / "train").mkdir()

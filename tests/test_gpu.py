@@ -36,20 +36,48 @@ def test_training_on_cuda(tmp_path: Path, precision: str) -> None:
     assert next(G.parameters()).device.type == "cpu"
 
 
+def g_l1(run_dir: Path) -> dict[int, float]:
+    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
+    return {r["step"]: r["G_L1"] for r in map(json.loads, lines) if r["kind"] == "train"}
+
+
 @cuda
-def test_cuda_resume_is_exact_when_deterministic(tmp_path: Path) -> None:
-    run = {"device": "cuda", "deterministic": True}
+@pytest.mark.parametrize("graphs", [False, True])
+def test_cuda_resume_is_exact_when_deterministic(tmp_path: Path, graphs: bool) -> None:
+    run = {"device": "cuda", "deterministic": True, "cuda_graphs": graphs}
     full = tiny_config("pix2pix", SAMPLE, tmp_path, run={**run, "name": "full", "max_steps": 12})
     part = tiny_config("pix2pix", SAMPLE, tmp_path, run={**run, "name": "part", "max_steps": 5})
     train(full, progress_bar=False)
     train(part, progress_bar=False)
     resume(tmp_path / "part", {"run": {"max_steps": 12}}, progress_bar=False)
+    assert g_l1(tmp_path / "full") == g_l1(tmp_path / "part")
 
-    def losses(name: str) -> dict[int, float]:
-        lines = (tmp_path / name / "metrics.jsonl").read_text().splitlines()
-        return {r["step"]: r["G_L1"] for r in map(json.loads, lines) if r["kind"] == "train"}
 
-    assert losses("full") == losses("part")
+@cuda
+@pytest.mark.parametrize("task", ["pix2pix", "cyclegan"])
+def test_cuda_graphs_train_like_eager_steps(tmp_path: Path, unpaired_sample: Path, task: str,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """Replayed steps learn as eager ones do (same losses to rounding), with the pool and schedule on the GPU."""
+    data = SAMPLE if task == "pix2pix" else unpaired_sample
+    results = {}
+    for graphs in (False, True):
+        config = tiny_config(task, data, tmp_path, method={"pool_size": 3} if task == "cyclegan" else {},
+                             data={"val_images": 0}, optim={"n_epochs": 1, "n_epochs_decay": 1},
+                             run={"device": "cuda", "deterministic": True, "cuda_graphs": graphs,
+                                  "name": f"graphs_{graphs}", "max_steps": 30})
+        train(config, progress_bar=False)
+        out = capsys.readouterr().out
+        assert ("CUDA graphs" in out) == graphs and "cannot be captured" not in out, out
+        lines = (tmp_path / f"graphs_{graphs}" / "metrics.jsonl").read_text().splitlines()
+        results[graphs] = {r["step"]: r for r in map(json.loads, lines) if r["kind"] == "train"}
+    eager, graphed = results[False], results[True]
+    last = max(graphed)  # 30, or the end of the run: 2 epochs of 13 steps for the unpaired sample
+    assert sorted(eager) == sorted(graphed) == list(range(1, last + 1)) and last >= 26
+    assert graphed[last]["lr"] < graphed[1]["lr"]  # an epoch boundary (a smaller last batch) and a new rate
+    for step in eager:
+        for key, value in eager[step].items():
+            if key not in ("kind", "step", "epoch", "time", "steps_per_s"):
+                assert graphed[step][key] == pytest.approx(value, rel=2e-3, abs=1e-4), (step, key)
 
 
 @pytest.mark.skipif("CUDAExecutionProvider" not in __import__("onnxruntime").get_available_providers(),

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import collections
 import json
+import os
+import socket
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -18,6 +23,7 @@ from i2i.cli.main import main
 from i2i.errors import ConfigError
 from i2i.fileio import sha256_of
 from i2i.hub.download import DownloadError, download
+from i2i.hub.resolve import pull
 from i2i.hub.store import ModelStore
 from i2i.hub.zoo import PRETRAINED
 from i2i.images import read_image, write_image
@@ -25,13 +31,20 @@ from i2i.models import create_model
 
 
 class FileServer:
-    """Serves ``files`` on 127.0.0.1 with byte ranges; can drop the first response of a path part-way."""
+    """Serves ``files`` on 127.0.0.1 with byte ranges; can drop the first response of a path part-way.
+
+    A path with an entry in ``etags`` is sent with that ETag, and a ranged request whose If-Range names another
+    one gets the whole file (200), as HTTP asks; ``honour_if_range = False`` makes a server that ignores it.
+    """
 
     def __init__(self) -> None:
         self.files: dict[str, bytes] = {}
+        self.etags: dict[str, str] = {}
         self.cut_after: dict[str, int] = {}  # path -> bytes sent before the first response is dropped
         self.honour_ranges = True
+        self.honour_if_range = True
         self.requests: list[tuple[str, str | None]] = []
+        self.if_range: list[str | None] = []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -40,12 +53,16 @@ class FileServer:
 
             def do_GET(self) -> None:
                 server.requests.append((self.path, self.headers.get("Range")))
+                server.if_range.append(self.headers.get("If-Range"))
                 body = server.files.get(self.path)
                 if body is None:
                     self.send_error(404, "Not Found")
                     return
                 start = 0
-                if self.headers.get("Range") and server.honour_ranges:
+                etag = server.etags.get(self.path)
+                changed = (server.honour_if_range and self.headers.get("If-Range") is not None
+                           and self.headers["If-Range"] != etag)
+                if self.headers.get("Range") and server.honour_ranges and not changed:
                     start = int(self.headers["Range"].split("=")[1].split("-")[0])
                     if start >= len(body):
                         self.send_error(416, "Range Not Satisfiable")
@@ -54,6 +71,8 @@ class FileServer:
                     self.send_header("Content-Range", f"bytes {start}-{len(body) - 1}/{len(body)}")
                 else:
                     self.send_response(200)
+                if etag:
+                    self.send_header("ETag", etag)
                 self.send_header("Content-Length", str(len(body) - start))
                 self.end_headers()
                 cut = server.cut_after.pop(self.path, None)
@@ -103,6 +122,59 @@ def test_store(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not a valid model name"):
         store.add("../up", tmp_path / "n.onnx", {})
     assert store.remove("day") and not store.remove("day") and store.get("night") is None
+
+
+CRASH = """
+import os, shutil, sys
+from pathlib import Path
+import i2i.hub.store as store
+step = sys.argv[3]
+real_replace, real_rmtree = os.replace, shutil.rmtree
+def replace(a, b):  # the second rename moves the new model in: die just before it
+    if step == "before" and Path(a).name.startswith(".day.") and Path(b).name == "day":
+        os._exit(3)
+    real_replace(a, b)
+def rmtree(path, *args, **kwargs):  # the old copy is deleted last: die just before that
+    if step == "after" and Path(path).name == ".day.old":
+        os._exit(3)
+    real_rmtree(path, *args, **kwargs)
+store.os.replace, store.shutil.rmtree = replace, rmtree
+store.ModelStore(Path(sys.argv[1])).add("day", Path(sys.argv[2]), {})
+"""
+
+
+@pytest.mark.parametrize(("step", "survivor"), [("before", b"one"), ("after", b"two")])
+def test_store_replacement_survives_a_crash(tmp_path: Path, step: str, survivor: bytes) -> None:
+    """A process killed between the two renames of a replacement loses neither model: the next use repairs it."""
+    store = ModelStore(tmp_path / "home")
+    (tmp_path / "one.onnx").write_bytes(b"one")
+    (tmp_path / "two.onnx").write_bytes(b"two")
+    store.add("day", tmp_path / "one.onnx", {})
+    crashed = subprocess.run([sys.executable, "-c", CRASH, str(tmp_path / "home"), str(tmp_path / "two.onnx"), step],
+                             capture_output=True, text=True, timeout=120)
+    assert crashed.returncode == 3, crashed.stderr
+    hidden = sorted(p.name for p in store.models.iterdir() if p.name.startswith("."))
+    assert ".day.old" in hidden  # what the crash left: the old copy moved aside (and, before, a staging folder)
+    fresh = ModelStore(tmp_path / "home")
+    assert fresh.names() == ["day"]  # hidden folders are never listed
+    assert fresh.get("day").path.read_bytes() == survivor  # type: ignore[union-attr]
+    assert not (store.models / ".day.old").exists()  # put back, or deleted once the new model was in place
+    store.add("day", tmp_path / "two.onnx", {})  # and the store works on as usual
+    assert fresh.get("day").path.read_bytes() == b"two"  # type: ignore[union-attr]
+
+
+def test_store_lists_no_hidden_folders(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A staging folder of an add in progress (or a crash's) is not a model: `models list` shows only real ones."""
+    store = ModelStore(tmp_path)
+    (tmp_path / "m.onnx").write_bytes(b"one")
+    store.add("day", tmp_path / "m.onnx", {})
+    (store.models / ".night.k2x9a1b7").mkdir()  # as `add` stages a model before renaming it into place
+    (store.models / ".night.k2x9a1b7" / "model.onnx").write_bytes(b"partial")
+    assert store.names() == ["day"]
+    monkeypatch.setenv("I2I_HOME", str(tmp_path))
+    assert main(["models", "list"]) == 0
+    assert "  day " in capsys.readouterr().out
 
 
 def test_store_keeps_large_weights_beside_the_graph(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -161,6 +233,73 @@ def test_download_restarts_when_the_server_ignores_ranges(server: FileServer, tm
     assert (tmp_path / "f.pth").read_bytes() == b"x" * 50_000
 
 
+def test_download_refetches_a_file_that_changed_between_attempts(server: FileServer, tmp_path: Path) -> None:
+    """A resumed request carries If-Range: a file replaced on the server is fetched whole, never spliced."""
+    old, new = bytes(range(256)) * 2000, bytes(reversed(range(256))) * 2000
+    server.files["/f.pth"], server.etags["/f.pth"] = old, '"v1"'
+    server.cut_after["/f.pth"] = 200_000
+    with pytest.raises(DownloadError, match="run again to resume"):
+        download(f"{server.url}/f.pth", tmp_path / "f.pth", attempts=1)
+    server.files["/f.pth"], server.etags["/f.pth"] = new, '"v2"'  # the file changes on the server
+    download(f"{server.url}/f.pth", tmp_path / "f.pth")
+    assert server.requests[1] == ("/f.pth", "bytes=200000-") and server.if_range[1] == '"v1"'
+    assert (tmp_path / "f.pth").read_bytes() == new
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["f.pth"]  # no .part and no sidecar left
+
+
+def test_download_restarts_when_the_size_changed_behind_a_server_that_ignores_if_range(
+        server: FileServer, tmp_path: Path) -> None:
+    server.honour_if_range = False
+    server.files["/f.pth"], server.etags["/f.pth"] = b"a" * 300_000, '"v1"'
+    server.cut_after["/f.pth"] = 100_000
+    with pytest.raises(DownloadError):
+        download(f"{server.url}/f.pth", tmp_path / "f.pth", attempts=1)
+    server.files["/f.pth"] = b"b" * 400_000  # a 206 would splice: its Content-Range gives the new size away
+    download(f"{server.url}/f.pth", tmp_path / "f.pth")
+    assert (tmp_path / "f.pth").read_bytes() == b"b" * 400_000
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """A server on 127.0.0.1 that accepts connections and never answers; its base URL."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)  # the kernel completes the handshakes; nobody ever reads or writes
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    listener.close()
+
+
+def test_a_server_that_never_answers_is_a_quick_one_line_error(silent_server: str, tmp_path: Path) -> None:
+    lines: list[str] = []
+    began = time.monotonic()
+    with pytest.raises(DownloadError) as error:
+        download(f"{silent_server}/f.pth", tmp_path / "f.pth", timeout=0.5, say=lines.append)
+    message = str(error.value)
+    assert time.monotonic() - began < 5
+    assert message.startswith(f"{silent_server}/f.pth: no answer from 127.0.0.1:") and "in 0.5 s" in message
+    assert "\n" not in message and "kept in" not in message  # nothing was received, so nothing is said to be kept
+    assert lines == [f"connecting to {silent_server.removeprefix('http://')} ..."]
+    lines.clear()
+    began = time.monotonic()
+    with pytest.raises(DownloadError, match="no answer from"):  # the same through pull, the timeout passed on
+        pull("day2night", ModelStore(tmp_path / "home"), silent_server, say=lines.append, timeout=0.5)
+    assert time.monotonic() - began < 5
+    assert lines[0] == f"downloading day2night from {silent_server}/pix2pix/day2night.pth" and len(lines) == 2
+
+
+def test_pull_checks_for_torch_before_downloading(server: FileServer, tmp_path: Path) -> None:
+    server.files["/pix2pix/day2night.pth"] = b"x" * 1000
+    code = ("import sys; sys.modules['torch'] = None\n"
+            "from i2i.cli.main import main\n"
+            f"sys.exit(main(['models', 'pull', 'day2night', '--mirror', {server.url!r}]))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "I2I_HOME": str(tmp_path / "home")})
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()]
+    assert "needs PyTorch" in done.stderr and "pip install torch" in done.stderr
+    assert server.requests == []  # nothing was downloaded
+
+
 def test_download_errors(server: FileServer, tmp_path: Path) -> None:
     with pytest.raises(DownloadError, match=r"missing\.pth: HTTP 404"):
         download(f"{server.url}/missing.pth", tmp_path / "m.pth")
@@ -168,8 +307,9 @@ def test_download_errors(server: FileServer, tmp_path: Path) -> None:
     with pytest.raises(DownloadError, match="checksum mismatch"):
         download(f"{server.url}/f.pth", tmp_path / "f.pth", sha256="0" * 64)
     assert not (tmp_path / "f.pth").exists() and not (tmp_path / "f.pth.part").exists()
-    with pytest.raises(DownloadError, match="download failed after 1 attempts"):
+    with pytest.raises(DownloadError, match="download failed after 1 attempts") as refused:
         download("http://127.0.0.1:9/f.pth", tmp_path / "f.pth", attempts=1, timeout=2)
+    assert "kept in" not in str(refused.value)  # no .part file exists: none is said to be kept
 
 
 def test_translate_pulls_a_pretrained_model_on_first_use(server: FileServer, tmp_path: Path) -> None:

@@ -25,9 +25,11 @@ def test_values_at_known_logits() -> None:
 
 
 def test_multiscale_predictions_are_averaged() -> None:
+    """Scale losses are averaged per scale, not per element: (1 + 0) / 2, whatever the maps' sizes."""
     loss = GANLoss("lsgan")
-    a, b = torch.zeros(1, 1, 4, 4), torch.ones(1, 1, 2, 2)
-    assert loss.g_loss([a, b]).item() == pytest.approx((loss.g_loss(a) + loss.g_loss(b)).item() / 2)
+    a, b = torch.zeros(1, 1, 4, 4), torch.ones(1, 1, 2, 2)  # (0 - 1)^2 = 1 on 16 patches; (1 - 1)^2 = 0 on 4
+    assert loss.g_loss([a, b]).item() == pytest.approx(0.5)
+    assert loss.d_loss([b, b], [a, b]).item() == pytest.approx(0.5 * (0.5 * (0 + 0) + 0.5 * (0 + 1)))
 
 
 def test_unknown_mode() -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 from torch import nn
@@ -65,11 +67,23 @@ def test_discriminator_shapes(name: str, kwargs: dict, out_shape: list) -> None:
     assert [tuple(o.shape) for o in outs] == out_shape
 
 
-def test_every_registered_network_builds() -> None:
+def test_every_registered_network_builds_and_runs() -> None:
+    """Each name builds a network that maps a 256x256 batch to what its role promises, with gradients."""
     for name in list_models():
         concrete = name.replace("<size>", "64").replace("<n>", "3")
-        kwargs = {"in_channels": 3} if NETWORKS.entry(concrete).tags["role"] == "discriminator" else {}
-        assert isinstance(create_model(concrete, **kwargs), nn.Module)
+        role = NETWORKS.entry(concrete).tags["role"]
+        net = create_model(concrete, in_channels=2, ngf=4) if role == "generator" else create_model(
+            concrete, in_channels=2, ndf=4)
+        x = torch.randn(2, 2, 256, 256)
+        out = net(x)
+        if role == "generator":  # an image of the same size, 3 channels by default, in tanh's range
+            assert out.shape == (2, 3, 256, 256) and float(out.abs().max()) <= 1.0, name
+        else:  # patch logits (a list of maps for the multi-scale discriminator)
+            maps = out if isinstance(out, list) else [out]
+            assert all(m.shape[:2] == (2, 1) and m.shape[2] >= 1 for m in maps), name
+        total = sum(m.sum() for m in (out if isinstance(out, list) else [out]))
+        total.backward()
+        assert all(p.grad is not None for p in net.parameters() if p.requires_grad), name
 
 
 def test_unknown_names_and_arguments_are_clear() -> None:
@@ -85,14 +99,23 @@ def test_unknown_names_and_arguments_are_clear() -> None:
 
 @pytest.mark.parametrize("kind", ["normal", "xavier", "kaiming", "orthogonal"])
 def test_init_weights(kind: str) -> None:
+    """Each scheme gives its own, computable spread: N(0, gain), gain*sqrt(2/(fan_in+fan_out)), sqrt(2/fan_in),
+    and for orthogonal, rows that are orthogonal with norm gain."""
     torch.manual_seed(0)
-    net = init_weights(create_model("unet_32", ngf=4), kind, 0.02)
-    convs = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
-    assert all(m.bias is None or m.bias.abs().max() == 0 for m in convs)
-    if kind == "normal":
-        assert 0.015 < convs[1].weight.std() < 0.025
-    bns = [m for m in net.modules() if isinstance(m, nn.BatchNorm2d)]
-    assert abs(float(torch.cat([b.weight.detach() for b in bns]).mean()) - 1.0) < 0.01
+    gain = 0.02
+    conv = nn.Conv2d(64, 128, 3)  # fan_in 576, fan_out 1152
+    net = init_weights(nn.Sequential(conv, nn.BatchNorm2d(128)), kind, gain)
+    weight = conv.weight.detach()
+    assert float(conv.bias.detach().abs().max()) == 0
+    expected_std = {"normal": gain, "xavier": gain * math.sqrt(2 / (576 + 1152)), "kaiming": math.sqrt(2 / 576),
+                    "orthogonal": gain / math.sqrt(576)}[kind]
+    assert float(weight.std()) == pytest.approx(expected_std, rel=0.05)
+    if kind == "orthogonal":
+        rows = weight.view(128, -1)
+        assert torch.allclose(rows @ rows.T, gain**2 * torch.eye(128), atol=1e-7)
+    bn = net[1]
+    assert float(bn.weight.detach().mean()) == pytest.approx(1.0, abs=0.01)
+    assert float(bn.bias.detach().abs().max()) == 0
 
 
 def test_inference_mode_uses_batch_statistics_and_changes_nothing() -> None:

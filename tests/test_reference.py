@@ -80,11 +80,31 @@ class Exploit:
         return (Path.touch, (self.target,))
 
 
-def test_checkpoints_that_run_code_are_refused_unrun(tmp_path: Path) -> None:
-    torch.save({"model.model.0.weight": Exploit(tmp_path / "pwned")}, tmp_path / "evil.pth")
-    with pytest.raises(CheckpointError, match=r"evil\.pth: not a loadable PyTorch checkpoint"):
+@pytest.mark.parametrize("zip_format", [True, False])  # torch.save's format since 1.6, and the older one
+def test_checkpoints_that_run_code_are_refused_unrun(tmp_path: Path, zip_format: bool) -> None:
+    """The refusal says, on one line naming the file, that it holds code and will not be loaded; it does not
+    relay PyTorch's advice to load it with weights_only=False."""
+    torch.save({"model.model.0.weight": Exploit(tmp_path / "pwned")}, tmp_path / "evil.pth",
+               _use_new_zipfile_serialization=zip_format)
+    with pytest.raises(CheckpointError) as refused:
         load_reference_generator(tmp_path / "evil.pth", "unet_256", "batch")
+    message = str(refused.value)
+    assert message.startswith(f"{tmp_path / 'evil.pth'}: holds code or objects other than tensors (")
+    assert message.endswith("i2i reads only tensors from a .pth file and will not load this one")
+    assert "getattr" in message or "pathlib" in message  # what it would have run
+    assert "\n" not in message and "weights_only" not in message and "\x1b" not in message
     assert not (tmp_path / "pwned").exists()
+
+
+def test_files_that_are_not_checkpoints_get_torchs_cause_not_its_advice(tmp_path: Path) -> None:
+    (tmp_path / "junk.pth").write_bytes(b"not a checkpoint")
+    (tmp_path / "empty.pth").write_bytes(b"")
+    for name, cause in (("junk.pth", "Unsupported operand"), ("empty.pth", "the file ends early")):
+        with pytest.raises(CheckpointError) as error:
+            load_reference_generator(tmp_path / name, "unet_256", "batch")
+        message = str(error.value)
+        assert message.startswith(f"{tmp_path / name}: not a loadable PyTorch checkpoint (") and cause in message
+        assert "\n" not in message and "weights_only" not in message and "holds code" not in message
 
 
 @pytest.mark.slow

@@ -99,3 +99,67 @@ def test_sizes_the_networks_cannot_take_fail_before_training(tmp_path: Path) -> 
     config = tiny_config("cyclegan", SAMPLE, tmp_path, data={"input_nc": 1})
     with pytest.raises(ConfigError, match="identity loss needs --input-nc = --output-nc"):
         task_class("cyclegan").check_config(config)
+
+
+def test_a_torn_last_metrics_line_does_not_block_a_resume(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A crash mid-write leaves half a JSON line; the resume drops it, says so, and continues."""
+    config = tiny_config("pix2pix", SAMPLE, tmp_path, run={"max_steps": 3})
+    train(config, progress_bar=False)
+    metrics = tmp_path / "tiny" / "metrics.jsonl"
+    with metrics.open("a") as f:
+        f.write('{"kind": "train", "step": 4, "epoch": 0, "G_L')
+    result = resume(tmp_path / "tiny", {"run": {"max_steps": 5}}, progress_bar=False)
+    assert result.progress.step == 5
+    assert "dropped 1 cut-off or unreadable line(s)" in capsys.readouterr().out
+    assert sorted(train_losses(tmp_path / "tiny")) == [1, 2, 3, 4, 5]
+
+
+def test_the_summary_after_a_resume_compares_with_the_first_validation(tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    config = tiny_config("pix2pix", SAMPLE, tmp_path, run={"max_steps": 2})
+    first = train(config, progress_bar=False).validation[0]["L1"]
+    capsys.readouterr()
+    resume(tmp_path / "tiny", {"run": {"max_steps": 4}}, progress_bar=False)
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.strip().startswith("validation  "))
+    assert f"L1 {first:.4g} at step 0 ->" in line and line.endswith("at step 4"), line
+
+
+def test_training_leaves_the_callers_backend_flags_as_they_were(tmp_path: Path) -> None:
+    import torch
+
+    before = (torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.benchmark,
+              torch.backends.cudnn.deterministic)
+    config = tiny_config("pix2pix", SAMPLE, tmp_path, data={"val_images": 0},
+                         run={"max_steps": 1, "deterministic": True})
+    train(config, progress_bar=False)
+    assert (torch.are_deterministic_algorithms_enabled(), torch.backends.cudnn.benchmark,
+            torch.backends.cudnn.deterministic) == before
+
+
+def test_a_resume_removes_the_temporary_file_of_a_killed_save(tmp_path: Path) -> None:
+    config = tiny_config("pix2pix", SAMPLE, tmp_path, data={"val_images": 0}, run={"max_steps": 1})
+    train(config, progress_bar=False)
+    stale = tmp_path / "tiny" / "checkpoints" / ".latest.safetensors.a1b2c3d4.tmp"
+    stale.write_bytes(b"\0" * 4096)  # what a SIGKILL during a save leaves
+    resume(tmp_path / "tiny", {"run": {"max_steps": 2}}, progress_bar=False)
+    assert not stale.exists()
+
+
+def test_moments_restored_from_a_checkpoint_take_their_parameters_layout() -> None:
+    """CUDA runs keep parameters channels-last; the fused Adam kernel there refuses moments of another layout."""
+    import torch
+
+    from i2i.engine.optimizers import match_parameter_layout
+
+    conv = torch.nn.Conv2d(3, 8, 3)
+    optimizer = torch.optim.Adam(conv.parameters())
+    conv(torch.randn(1, 3, 8, 8)).sum().backward()
+    optimizer.step()
+    saved = optimizer.state_dict()
+    conv.to(memory_format=torch.channels_last)
+    restored = torch.optim.Adam(conv.parameters())
+    restored.load_state_dict(saved)
+    match_parameter_layout(restored)
+    for key in ("exp_avg", "exp_avg_sq"):
+        moment = restored.state[conv.weight][key]
+        assert moment.stride() == conv.weight.stride() and torch.equal(moment, saved["state"][0][key])

@@ -14,9 +14,10 @@ from conftest import SAMPLE
 from PIL import Image
 
 from i2i.cli.main import main
-from i2i.errors import DataError
+from i2i.errors import ConfigError, DataError
 from i2i.images import read_image, write_image
 from i2i.infer import OnnxModel, Translator, plan
+from i2i.infer.tiling import tile_starts, translate_tiled
 
 
 def photo(height: int, width: int, seed: int = 0) -> np.ndarray:
@@ -117,6 +118,14 @@ def test_a_folder_with_bad_files(tiny_models: dict[str, Path], tmp_path: Path, c
     (["{dir}/x.jpg", "--model", "{dir}/nothing.onnx"], "nothing.onnx: no such model file"),
     (["{dir}/x.jpg", "--model", "{unet}", "--max-pixels", "100"], "x.jpg: 16x16 is 0 megapixels, over the limit"),
     (["{dir}/x.jpg", "--model", "{unet}", "--tlie", "64"], "unknown option --tlie (did you mean '--tile'?)"),
+    (["{dir}/x.jpg", "--model", "{unet}", "--tile", "50"], "--overlap 64: at most half the tile side (--tile 50, "
+                                                          "so tiles of 64 pixels for this model: --overlap 32 or less"),
+    (["{dir}/x.jpg", "--model", "{unet}", "--tile", "64", "--overlap", "64"], "--overlap 64: at most half"),
+    (["{dir}/x.jpg", "--model", "{unet}", "--overlap", "-8"], "--overlap -8: the overlap of tiles cannot be negative"),
+    (["{dir}/x.jpg", "--model", "{unet}", "--tile", "-64"], "--tile -64: give a positive tile side"),
+    (["{dir}/x.jpg", "--model", "{unet}", "--overlap", "600"], "--overlap 600: at most half the tile side (the "
+                                                               "default tile of 1024 pixels"),
+    (["{dir}/x.jpg", "--model", "{unet}", "--size", "-3"], "--size -3: give a positive number of pixels"),
 ])
 def test_errors_are_one_line(tiny_models: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],
                              monkeypatch: pytest.MonkeyPatch, args: list[str], message: str) -> None:
@@ -128,6 +137,82 @@ def test_errors_are_one_line(tiny_models: dict[str, Path], tmp_path: Path, capsy
     assert code in (1, 2) and message in err and "Traceback" not in err
     assert len([line for line in err.splitlines() if line]) == 1
     assert not (tmp_path / "x_unet.jpg").exists()
+
+
+def test_the_tiler_refuses_tiles_that_would_never_advance() -> None:
+    """Through the Python API too: an overlap of the whole tile used to loop (or run millions of tiles) forever."""
+    image = np.zeros((300, 300, 3), np.float32)
+    runs: list[int] = []
+
+    def run(part: np.ndarray) -> np.ndarray:
+        runs.append(1)
+        return part
+
+    for tile, overlap, message in ((64, 64, "at most half the tile"), (64, 63, "at most half the tile"),
+                                   (0, 0, "must be a positive"), (-64, 8, "must be a positive"),
+                                   (64, -1, "cannot be negative")):
+        with pytest.raises(ConfigError, match=message):
+            translate_tiled(image, run, tile, overlap, 3)
+        with pytest.raises(ConfigError, match=message):
+            tile_starts(3000, tile, overlap)
+    assert not runs
+    assert tile_starts(3000, 64, 32) == [*range(0, 2936, 32), 2936]  # at most half: tiles advance half a tile
+    assert tile_starts(50, 64, 64) == [0]  # one tile covers it: no overlap to get wrong
+    assert translate_tiled(image, run, 128, 64, 3).shape == (300, 300, 3) and len(runs) == 16
+
+
+def test_tiling_errors_come_from_the_translator_too(tiny_models: dict[str, Path]) -> None:
+    model = OnnxModel(tiny_models["unet"], "cpu")
+    with pytest.raises(ConfigError, match="--overlap 64: at most half the tile side"):
+        Translator(model, tile=50)
+    with pytest.raises(ConfigError, match="--overlap -1"):
+        Translator(model, tile=0, overlap=-1)
+    assert Translator(model, tile=0, overlap=5000)(photo(40, 40)).shape == (40, 40, 3)  # never tiles: no limit
+
+
+def test_a_model_error_on_one_file_does_not_stop_the_folder(tiny_models: dict[str, Path], tmp_path: Path,
+                                                           capsys: pytest.CaptureFixture[str],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """ONNX Runtime's own errors and MemoryError fail that file, by name; the rest are translated (exit 1)."""
+    from onnxruntime.capi.onnxruntime_pybind11_state import RuntimeException
+
+    folder = tmp_path / "photos"
+    for name in ("a", "huge", "m", "odd", "z"):
+        write_image(folder / f"{name}.png", photo(32, 40))
+    original = Translator.__call__
+
+    def flaky(self: Translator, image: np.ndarray, name: str = "image") -> np.ndarray:
+        if name.endswith("odd.png"):
+            raise RuntimeException("[ONNXRuntimeError] : 6 : RUNTIME_EXCEPTION : Non-zero status code returned "
+                                   "while running Conv node.\nStacktrace: ...")
+        if name.endswith("huge.png"):
+            raise MemoryError
+        return original(self, image, name)
+
+    monkeypatch.setattr(Translator, "__call__", flaky)
+    code = main(["translate", str(folder), "--model", str(tiny_models["unet"]), "-o", str(tmp_path / "out"),
+                 "--no-progress"])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert sorted(p.name for p in (tmp_path / "out" / "photos").iterdir()) == ["a_unet.png", "m_unet.png",
+                                                                               "z_unet.png"]
+    errors = captured.err.splitlines()
+    assert len(errors) == 2 and all(line.startswith("error: ") for line in errors)
+    assert any("odd.png: RuntimeException: [ONNXRuntimeError]" in e and "Conv node." in e for e in errors)
+    assert any("huge.png: out of memory" in e for e in errors)
+    assert "translated 3 of 5 images" in captured.out
+
+
+def test_device_cuda_without_cuda_points_to_doctor(tiny_models: dict[str, Path], tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    import onnxruntime as ort
+
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        pytest.skip("this onnxruntime has the CUDA provider")
+    write_image(tmp_path / "x.png", photo(16, 16))
+    code = main(["translate", str(tmp_path / "x.png"), "--model", str(tiny_models["unet"]), "--device", "cuda"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "--device cuda" in err and "`i2i doctor`" in err
 
 
 def test_translate_runs_without_torch(tiny_models: dict[str, Path], tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -9,6 +10,7 @@ import signal
 import struct
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -17,9 +19,11 @@ import numpy as np
 import pytest
 from conftest import run_cli
 
+from i2i.cli.main import main
+from i2i.images import write_image
 from i2i.infer.translate import Translator
-from i2i.live import FrameSource, LiveOptions, LiveSession
-from i2i.live.view import compose, fit
+from i2i.live import CaptureThread, FrameSlot, FrameSource, LiveOptions, LiveSession, open_source
+from i2i.live.view import VIEWS, compose, fit
 
 CLIP_FRAMES, CLIP_SIZE = 40, (160, 120)  # width, height
 RED, GREEN = (200, 0, 0), (0, 255, 0)
@@ -146,11 +150,98 @@ def test_usage_errors_are_one_line(clip: Path, tiny_models: dict[str, Path], tmp
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     no_display = subprocess.run([sys.executable, "-m", "i2i", "webcam", "--model", model, "--source", str(clip)],
                                 capture_output=True, text=True, env=env, timeout=120)
-    assert no_display.returncode == 2 and "--no-window" in no_display.stderr
+    assert no_display.returncode == 2 and "--no-window" in no_display.stderr and "`i2i doctor`" in no_display.stderr
     assert len(no_display.stderr.strip().splitlines()) == 1 and "Traceback" not in no_display.stderr
     bad_record = run_cli("webcam", "--model", model, "--source", str(clip), "--no-window",
                          "--record", str(tmp_path / "out.gif"))
     assert bad_record.returncode == 2 and "the extension picks the codec" in bad_record.stderr
+
+
+@pytest.mark.parametrize("option", ["--record", "--report"])
+def test_an_unwritable_output_folder_is_one_line_before_the_session(
+        clip: Path, tiny_models: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch, option: str) -> None:
+    """A read-only folder (EROFS; EACCES for a user) is refused by name before any frame is read."""
+    folder = tmp_path / "readonly"
+    folder.mkdir()
+    real_open = os.open
+
+    def read_only(path: str, flags: int, *args: int, **kwargs: object) -> int:  # as on a read-only disk
+        if flags & os.O_CREAT and Path(path).parent == folder:  # (chmod would not stop root)
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+        return real_open(path, flags, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", read_only)
+    target = folder / ("out.mp4" if option == "--record" else "r.json")
+    code = main(["webcam", "--model", str(tiny_models["unet"]), "--source", str(clip), "--no-window",
+                 "--frames", "2", option, str(target)])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith(f"error: {option} {target}: cannot write in {folder} (Read-only file system)")
+    assert not list(folder.iterdir())
+
+
+def test_a_folder_source_names_the_files_it_skips(tiny_models: dict[str, Path], tmp_path: Path) -> None:
+    for i in range(3):
+        write_image(tmp_path / "shots" / f"{i}.png", clip_frame(i))
+    (tmp_path / "shots" / "1b.png").write_bytes(b"not an image")
+    said: list[str] = []
+    report = LiveSession([("unet", tiny_models["unet"])], open_source(str(tmp_path / "shots")), "shots",
+                         LiveOptions(window=False), say=said.append).run()
+    assert (report.frames, report.skipped_files, report.stopped) == (3, 1, "end of source")
+    assert said == [f"skipped {tmp_path / 'shots' / '1b.png'}: not a readable image (corrupt, truncated or an "
+                    "unsupported format)"]
+
+
+def test_pause_and_view_keys_are_handled_without_recursion(clip: Path, tiny_models: dict[str, Path],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Thousands of key presses in a row (a long pause, a held key) must not grow the stack."""
+    import cv2 as opencv
+
+    import i2i.live.session as session
+
+    keys = iter([ord("v")] * 1501 + [ord(" ")] * 1001 + [ord("q")])
+    monkeypatch.setattr(session, "check_display", lambda: None)
+    for name in ("namedWindow", "setMouseCallback", "imshow", "resizeWindow", "destroyAllWindows"):
+        monkeypatch.setattr(opencv, name, lambda *args: None)
+    monkeypatch.setattr(opencv, "getWindowProperty", lambda *args: 1.0)
+    monkeypatch.setattr(opencv, "waitKey", lambda delay: next(keys, -1))
+    live = LiveSession([("unet", tiny_models["unet"])], open_source(str(clip)), "clip", LiveOptions())
+    report = live.run()
+    assert report.stopped == "quit" and report.frames == 1
+    assert report.view == VIEWS[1501 % len(VIEWS)] and live.paused
+
+
+class StuckCamera(FrameSource):
+    """A camera that has died, whose reopen hangs until ``release`` is set (a driver that blocks)."""
+
+    live = True
+    description = "stuck camera"
+
+    def __init__(self) -> None:
+        self.entered, self.release = threading.Event(), threading.Event()
+
+    def read(self) -> np.ndarray | None:
+        return None
+
+    def reopen(self) -> bool:
+        self.entered.set()
+        self.release.wait(10)
+        return False
+
+
+def test_capture_counts_do_not_change_after_stop() -> None:
+    """What the session reads after stop() is final, even while a slow reopen keeps the thread alive."""
+    camera = StuckCamera()
+    capture = CaptureThread(camera, FrameSlot(drop_stale=True), attempts=1, wait=0.01)
+    capture.start()
+    assert camera.entered.wait(10)
+    capture.stop()
+    capture.join(timeout=0.1)
+    seen = (capture.lost, capture.reconnects)
+    camera.release.set()
+    capture.join(timeout=10)
+    assert not capture.is_alive() and (capture.lost, capture.reconnects) == seen == (False, 1)
 
 
 def test_fit_and_views() -> None:

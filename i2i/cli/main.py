@@ -18,6 +18,7 @@ COMMANDS = {
     "translate": ("i2i.cli.translate", "translate images, folders or globs with a named or exported model"),
     "webcam": ("i2i.cli.webcam", "translate a camera, video or image folder live, in a window or headless"),
     "models": ("i2i.cli.models", "list, inspect, pull, import and remove named models"),
+    "doctor": ("i2i.cli.doctor", "check the installation (versions, GPU, display, OpenCV build) and say what to fix"),
 }
 
 USAGE = "usage: i2i [--version] COMMAND [options]    (i2i COMMAND --help for its options)"
@@ -40,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"i2i {__version__}")
         return 0
     command = argv[0]
+    # albumentations looks for a newer release of itself online on import, in every DataLoader worker: a
+    # command line tool must not phone home (and offline machines wait for the lookup to fail).
+    os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
     if command not in COMMANDS:
         print(f"{USAGE}\nerror: unknown command '{command}'{did_you_mean(command, COMMANDS)}", file=sys.stderr)
         return 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from ..errors import ConfigError, did_you_mean
@@ -49,8 +50,9 @@ def main(argv: list[str]) -> int:
         return _info(store, args.name)
     if args.action == "pull":
         from ..hub.resolve import pull
+        from .translate import download_bar
 
-        print(pull(args.name, store, args.mirror).path)
+        print(pull(args.name, store, args.mirror, progress=download_bar(sys.stderr.isatty())).path)
         return 0
     if args.action == "import":
         from ..deploy.export import export_reference

@@ -12,7 +12,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any
 
-from ..config import SECTIONS, TrainConfig, coerce, field_choices
+from ..config import SECTIONS, TrainConfig, coerce, field_choices, flag_of, range_text
 from ..errors import ConfigError, did_you_mean
 
 SECTION_TITLES = {"data": "data", "model": "networks", "optim": "optimisation", "run": "run",
@@ -45,9 +45,11 @@ def collect_options(defaults: dict[str, TrainConfig]) -> list[Option]:
             obj = getattr(config, section)
             hints = typing.get_type_hints(type(obj))
             for f in dataclasses.fields(obj):
-                flag = f.metadata.get("flag") or "--" + f.name.replace("_", "-")
+                flag = flag_of(f)
                 if flag not in options:
-                    options[flag] = Option(flag, section, f.name, hints[f.name], f.metadata.get("help", ""),
+                    bounds = range_text(f)
+                    help_text = f.metadata.get("help", "") + (f"; {bounds}" if bounds else "")
+                    options[flag] = Option(flag, section, f.name, hints[f.name], help_text,
                                            field_choices(type(obj), f.name), f.metadata.get("metavar"), {})
                 options[flag].defaults[task] = getattr(obj, f.name)
     return list(options.values())

@@ -51,8 +51,10 @@ def main(argv: list[str]) -> int:
     parser = build_parser()
     args, extras = parser.parse_known_args(argv)
     reject_unknown(extras, parser)
+    check_numbers(args)
     interactive = sys.stderr.isatty() and not args.no_progress
-    path, name = resolve_model(args.model, mirror=args.mirror, progress=_download_bar(interactive))
+    path, name = resolve_model(args.model, mirror=args.mirror, progress=download_bar(interactive),
+                               say=lambda line: print(line, file=sys.stderr))
     jobs = plan(args.inputs, name, args.out)
     model = OnnxModel(path, args.device, name=name, prepack=len(jobs) > PREPACK_FROM)
     translator = Translator(model, size=args.size, tile=args.tile, overlap=args.overlap)
@@ -75,7 +77,23 @@ def main(argv: list[str]) -> int:
     return 1 if summary.failed else 0
 
 
-def _download_bar(interactive: bool) -> Callable[[int, int | None], None]:
+def check_numbers(args: argparse.Namespace) -> None:
+    """Refuse sizes that cannot work before any model is fetched or opened.
+
+    Whether the overlap fits the tile depends on the model (tiles are rounded up to its size multiple), so
+    Translator checks that.
+    """
+    from ..errors import ConfigError
+
+    if args.size is not None and args.size < 1:
+        raise ConfigError(f"--size {args.size}: give a positive number of pixels")
+    if args.tile is not None and args.tile < 0:
+        raise ConfigError(f"--tile {args.tile}: give a positive tile side in pixels (or 0 to never tile)")
+    if args.overlap < 0:
+        raise ConfigError(f"--overlap {args.overlap}: the overlap of tiles cannot be negative")
+
+
+def download_bar(interactive: bool) -> Callable[[int, int | None], None]:
     """A progress callback for a model download that shows a byte counter once the download starts."""
     bar: list[Any] = []
 

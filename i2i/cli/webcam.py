@@ -55,6 +55,8 @@ def main(argv: list[str]) -> int:
     from ..errors import ConfigError
     from ..hub.resolve import resolve_model
     from ..live import LiveOptions, LiveSession, check_display, open_source
+    from ..live.recorder import check_record_path, check_writable
+    from .translate import download_bar
 
     parser = build_parser()
     args, extras = parser.parse_known_args(argv)
@@ -64,23 +66,28 @@ def main(argv: list[str]) -> int:
     if args.no_window and not (args.record or args.report or args.frames):
         print("note: --no-window shows nothing; add --record and/or --report to keep the results",
               file=sys.stderr)
+    if args.record:  # before anything starts: a read-only folder is a one-line error, not a lost session
+        check_record_path(args.record)
+    if args.report:
+        check_writable(args.report, "--report")
     if not args.no_window:
         check_display()  # before the camera and the models: fail fast, and never let OpenCV abort
     names = [name for value in args.model for name in value.split(",") if name]
     models = []
+    say = lambda line: print(line, file=sys.stderr)  # noqa: E731
     for name in names:
-        path, shown_name = resolve_model(name, mirror=args.mirror)
+        path, shown_name = resolve_model(name, mirror=args.mirror, say=say, progress=download_bar(sys.stderr.isatty()))
         models.append((shown_name, path))
     source = open_source(args.source)
     options = LiveOptions(size=args.size, fit=args.fit, view=args.view, window=not args.no_window,
                           frames=args.frames, record=args.record, report=args.report, realtime=args.realtime,
                           loop=args.loop, device=args.device, snapshots=args.snapshots)
-    report = LiveSession(models, source, args.source, options,
-                         say=lambda line: print(line, file=sys.stderr)).run()
+    report = LiveSession(models, source, args.source, options, say=say).run()
     latency = report.latency_ms.get("p50", 0.0)
     print(f"{report.frames} frames in {report.seconds:.1f} s: {report.fps:.1f} FPS, latency p50 {latency:.0f} ms, "
           f"model p50 {report.model_ms.get('p50', 0.0):.0f} ms ({report.model}, {report.provider}); "
-          f"stopped: {report.stopped}" + (f"; recorded {report.recording}" if report.recording else ""))
+          f"stopped: {report.stopped}" + (f"; recorded {report.recording}" if report.recording else "")
+          + (f"; skipped {report.skipped_files} unreadable files" if report.skipped_files else ""))
     if report.source_lost:
         print(f"error: {report.stopped}", file=sys.stderr)
         return 1

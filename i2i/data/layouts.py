@@ -25,6 +25,9 @@ class PairSource:
 
 
 def _check_root(root: Path) -> None:
+    if root.is_file():
+        raise DataError(f"{root}: is a file; --data takes the dataset folder (the one holding train/, A/ and B/, "
+                        "or trainA/ and trainB/)")
     if not root.is_dir():
         raise DataError(f"{root}: no such data folder")
 

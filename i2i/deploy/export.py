@@ -7,10 +7,13 @@ asked), checks each against the PyTorch network on real images, and registers th
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
+import os
+import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -18,11 +21,12 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
+from ..compat import require_torch
 from ..data.datasets import split_side_by_side
 from ..data.layouts import VAL_SPLITS, find_paired, find_unpaired
 from ..engine.checkpoint import latest_checkpoint, load_checkpoint
-from ..errors import CheckpointError, ConfigError, DataError, I2IError
-from ..fileio import atomic_write_text, sha256_of
+from ..errors import CheckpointError, ConfigError, DataError, I2IError, WriteError
+from ..fileio import atomic_write_text, sha256_of, write_error
 from ..hub.store import ModelStore
 from ..images import list_images, read_image
 from ..infer.model import ModelInfo, OnnxModel
@@ -78,6 +82,7 @@ def export_run(source: str | Path, which: str | None = None, out: str | Path | N
                calibration: str | Path | None = None, register: bool = True, store: ModelStore | None = None,
                say: Callable[[str], None] = print) -> list[Exported]:
     """Export a generator of a training run (a run folder or a checkpoint file) to ONNX."""
+    require_torch()
     source = Path(source)
     path = latest_checkpoint(source) if source.is_dir() else source
     if source.is_dir() and not path.is_file():
@@ -104,43 +109,83 @@ def export_run(source: str | Path, which: str | None = None, out: str | Path | N
 
 def export_network(net: Any, info: ModelInfo, request: ExportRequest, images: list[np.ndarray],
                    calibration_images: list[np.ndarray], say: Callable[[str], None] = print) -> list[Exported]:
-    """Write the fp32 model and the requested variants, check each, write cards, register them."""
+    """Write the fp32 model and the requested variants, check each, write cards, register them.
+
+    Everything is written and checked in a hidden folder beside ``request.out`` and moved into place only when
+    all of it is ready, so a failed check, a folder without write permission or a full disk leaves an earlier
+    export at that path as it was; such write failures are a one-line ``WriteError`` naming the file.
+    """
     test_net = inference_network(net, info.batch_norm_stats)  # type: ignore[arg-type]
     inputs = np.concatenate([model_input(im, info) for im in images[:MAX_CHECK_IMAGES]])
     out = request.out
-    export_onnx(test_net, info, out, request.opset)
-    model = OnnxModel(out, device="cpu")
-    reference, expected = model(inputs), torch_output(test_net, inputs)
-    error = parity(model, inputs, reference, expected)
-    check = f"max |ONNX - PyTorch| = {error:.1e} on {len(inputs)} real images"
-    if error > FP32_TOLERANCE:  # a faulty export, or a network that amplifies rounding? float64 tells
-        onnx_error, torch_error = float64_errors(test_net, inputs, reference, expected)
-        if onnx_error > max(FP32_TOLERANCE, 2 * torch_error):
-            out.unlink()
-            raise I2IError(f"{out}: ONNX Runtime and PyTorch differ by {error:.2e} (over {FP32_TOLERANCE:g}; "
-                           f"against float64 {onnx_error:.1e} vs PyTorch's {torch_error:.1e}); the export was removed")
-        check += (f" (this network amplifies fp32 rounding: against float64, ONNX is off by {onnx_error:.1e} and "
-                  f"PyTorch fp32 by {torch_error:.1e})")
-    results = [_finish(request, request.name, out, info, check, say)]
-    if request.fp16:
-        fp16 = _variant(out, "fp16")
-        fp16_info = replace(info, precision="fp16")
-        to_fp16(out, fp16_info, fp16)
-        diff = float(np.abs(OnnxModel(fp16, device="cpu")(inputs).astype(np.float32) - reference).max())
-        results.append(_finish(request, f"{request.name}-fp16", fp16, fp16_info,
-                               f"max |fp16 - fp32| = {diff:.1e}", say))
-    if request.int8:
-        int8 = _variant(out, "int8")
-        calibration = [model_input(im, info) for im in calibration_images[:MAX_CHECK_IMAGES]]
-        int8_info = replace(info, precision="int8")
-        with tempfile.TemporaryDirectory() as tmp:  # quantize the all-Conv form (see deploy/subpixel.py)
-            quantizable = Path(tmp) / "subpixel.onnx"
-            export_onnx(with_subpixel_upsampling(test_net), info, quantizable, request.opset)
-            to_int8(quantizable, int8_info, int8, calibration)
-        quality = psnr(OnnxModel(int8, device="cpu")(inputs), reference)
-        results.append(_finish(request, f"{request.name}-int8", int8, int8_info,
-                               f"PSNR against fp32 = {quality:.1f} dB on {len(inputs)} images", say))
-    return results
+    with _staging(out) as stage:
+        written: list[tuple[str, Path, ModelInfo, str]] = []  # name, final path, info, check
+        fp32 = stage / out.name
+        with _writing(out):
+            export_onnx(test_net, info, fp32, request.opset)
+        model = OnnxModel(fp32, device="cpu")
+        info = model.info  # as written, with the number of norm layers whose statistics tiling can share
+        reference, expected = model(inputs), torch_output(test_net, inputs)
+        error = parity(model, inputs, reference, expected)
+        check = f"max |ONNX - PyTorch| = {error:.1e} on {len(inputs)} real images"
+        if error > FP32_TOLERANCE:  # a faulty export, or a network that amplifies rounding? float64 tells
+            onnx_error, torch_error = float64_errors(test_net, inputs, reference, expected)
+            if onnx_error > max(FP32_TOLERANCE, 2 * torch_error):
+                raise I2IError(f"{out}: ONNX Runtime and PyTorch differ by {error:.2e} (over {FP32_TOLERANCE:g}; "
+                               f"against float64 {onnx_error:.1e} vs PyTorch's {torch_error:.1e}); the export was "
+                               "discarded")
+            check += (f" (this network amplifies fp32 rounding: against float64, ONNX is off by {onnx_error:.1e} "
+                      f"and PyTorch fp32 by {torch_error:.1e})")
+        written.append((request.name, out, info, check))
+        if request.fp16:
+            fp16, fp16_info = _variant(out, "fp16"), replace(info, precision="fp16")
+            with _writing(fp16):
+                to_fp16(fp32, fp16_info, stage / fp16.name)
+            diff = float(np.abs(OnnxModel(stage / fp16.name, device="cpu")(inputs).astype(np.float32)
+                                - reference).max())
+            written.append((f"{request.name}-fp16", fp16, fp16_info, f"max |fp16 - fp32| = {diff:.1e}"))
+        if request.int8:
+            int8, int8_info = _variant(out, "int8"), replace(info, precision="int8")
+            calibration = [model_input(im, info) for im in calibration_images[:MAX_CHECK_IMAGES]]
+            with _writing(int8):  # quantize the all-Conv form (see deploy/subpixel.py)
+                quantizable = stage / "subpixel.onnx"
+                export_onnx(with_subpixel_upsampling(test_net), info, quantizable, request.opset)
+                to_int8(quantizable, int8_info, stage / int8.name, calibration)
+                quantizable.unlink()
+            quality = psnr(OnnxModel(stage / int8.name, device="cpu")(inputs), reference)
+            written.append((f"{request.name}-int8", int8, int8_info,
+                            f"PSNR against fp32 = {quality:.1f} dB on {len(inputs)} images"))
+        cards = []
+        for name, path, variant_info, variant_check in written:
+            cards.append(_card(request, name, stage / path.name, variant_info, variant_check))
+            with _writing(path.with_suffix(".json")):
+                atomic_write_text(stage / f"{path.stem}.json", json.dumps(cards[-1], indent=2) + "\n")
+        for path in [path for _, path, _, _ in written] + [path.with_suffix(".json") for _, path, _, _ in written]:
+            with _writing(path):  # the models first, then their cards
+                os.replace(stage / path.name, path)
+    return [_finish(request, name, path, variant_info, variant_check, card, say)
+            for (name, path, variant_info, variant_check), card in zip(written, cards, strict=True)]
+
+
+@contextlib.contextmanager
+def _staging(out: Path) -> Iterator[Path]:
+    """A hidden folder beside ``out`` for the files of one export; removed with whatever is left in it."""
+    with _writing(out):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".staging", dir=out.parent))
+    try:
+        yield stage
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """Turn an OSError in the block into a one-line ``WriteError`` naming ``path``, the file being made."""
+    try:
+        yield
+    except OSError as e:
+        raise write_error(path, e) from e
 
 
 def _variant(path: Path, precision: str) -> Path:
@@ -157,18 +202,27 @@ def model_info(task: str, spec: NetworkSpec, net: Any, train_size: int, directio
                      network=json.dumps(spec.to_dict()))
 
 
-def _finish(request: ExportRequest, name: str, path: Path, info: ModelInfo, check: str,
-            say: Callable[[str], None]) -> Exported:
-    card = {"name": name, **request.card, "task": info.task, "architecture": info.architecture,
+def _card(request: ExportRequest, name: str, path: Path, info: ModelInfo, check: str) -> dict[str, Any]:
+    """The model card of the file ``path``: where it came from, what it is, how it was checked."""
+    return {"name": name, **request.card, "task": info.task, "architecture": info.architecture,
             "direction": info.direction, "in_channels": info.in_channels, "out_channels": info.out_channels,
             "size_multiple": info.size_multiple, "train_size": info.train_size,
             "batch_norm_stats": info.batch_norm_stats, "precision": info.precision, "check": check,
             "sha256": sha256_of(path), "bytes": path.stat().st_size, "i2i_version": __version__,
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
-    atomic_write_text(path.with_suffix(".json"), json.dumps(card, indent=2) + "\n")
+
+
+def _finish(request: ExportRequest, name: str, path: Path, info: ModelInfo, check: str, card: dict[str, Any],
+            say: Callable[[str], None]) -> Exported:
+    """Register a written model (when asked) and report it."""
     if request.register:
-        (request.store or ModelStore()).add(name, path, card)
-    say(f"{path}  ({path.stat().st_size / 1e6:.1f} MB, {info.precision}): {check}"
+        store = request.store or ModelStore()
+        try:
+            store.add(name, path, card)
+        except OSError as e:
+            raise WriteError(f"{path} is written, but registering it as '{name}' in {store.root} failed "
+                             f"({e.strerror or e})", e.errno, e.strerror) from e
+    say(f"{path}  ({card['bytes'] / 1e6:.1f} MB, {info.precision}): {check}"
         + (f"; registered as '{name}'" if request.register else ""))
     return Exported(name, path, card, check, request.register)
 

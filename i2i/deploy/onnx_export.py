@@ -6,15 +6,14 @@ per-image statistics by default, as InstanceNormalization with the batch norm's 
 dropout, so the output is deterministic: the reference's output without its dropout noise. With
 ``batch_norm_stats='running'`` it uses the running averages instead (the usual eval mode; ONNX Runtime then
 folds batch norm into the convolutions).
+
+The file is a plain image -> image graph (one input, one output) that any ONNX runtime loads without warnings;
+the per-image statistics inside it carry names, which is all i2i needs to share them across tiles.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import io
-import tempfile
-import warnings
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -33,12 +32,27 @@ OPSET = 18
 MAX_SIDE = 16384  # largest height or width the exported graph accepts
 
 
+class PerImageStatistics(nn.Module):
+    """``(N, C, H, W) -> (mean, var)``, each ``(N, C)``: the statistics a per-image norm layer normalises with.
+
+    A module of its own so that the export can hand its outputs out of the graph (see ``WithStatistics``).
+    """
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        # rows, then columns: two short sums keep fp32 rounding small where one 65536-term sum would not
+        mean = x.mean(dim=3).mean(dim=2)
+        var = (x - mean[:, :, None, None]).square().mean(dim=3).mean(dim=2)
+        return mean, var
+
+
 class TileableNorm(nn.Module):
-    """Per-image normalisation whose statistics can be given instead of measured.
+    """Per-image normalisation whose statistics the exported graph names, so that they can be replaced.
 
     It replaces instance norm and, in the reference's test mode, batch norm (normalising each image by its
-    own statistics, with batch norm's scale and shift). Tiles of a large image then share the statistics of
-    the whole image, instead of each tile normalising itself (which changes the tone from tile to tile).
+    own statistics, with batch norm's scale and shift). The export names each layer's mean and variance
+    (``normK_mean``, ``normK_var``); i2i's runtime replaces them with the statistics of the whole image when
+    it translates a large image in tiles, instead of each tile normalising itself (which changes the tone from
+    tile to tile). The layer keeps no state between calls.
     """
 
     def __init__(self, num_features: int, weight: torch.Tensor | None, bias: torch.Tensor | None,
@@ -47,39 +61,41 @@ class TileableNorm(nn.Module):
         self.num_features, self.eps = num_features, eps
         self.weight = nn.Parameter(weight.detach().clone()) if weight is not None else None
         self.bias = nn.Parameter(bias.detach().clone()) if bias is not None else None
-        self.given: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None  # (use, mean, var), per call
-        self.measured: tuple[torch.Tensor, torch.Tensor] = (torch.empty(0), torch.empty(0))
+        self.statistics = PerImageStatistics()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # rows, then columns: two short sums keep fp32 rounding small where one 65536-term sum would not
-        mean = x.mean(dim=3).mean(dim=2)
-        var = (x - mean[:, :, None, None]).square().mean(dim=3).mean(dim=2)
-        self.measured = (mean, var)
-        if self.given is not None:
-            use, given_mean, given_var = self.given
-            mean, var = torch.where(use, given_mean, mean), torch.where(use, given_var, var)
+        mean, var = self.statistics(x)
         y = (x - mean[:, :, None, None]) * torch.rsqrt(var[:, :, None, None] + self.eps)
         if self.weight is not None:
             y = y * self.weight[None, :, None, None] + self.bias[None, :, None, None]
         return y
 
 
-class TileableGenerator(nn.Module):
-    """``(image, use_given, mean_0, var_0, ...) -> (output, mean_0, var_0, ...)`` for a net with TileableNorms."""
+class WithStatistics(nn.Module):
+    """``image -> (output, mean_0, var_0, mean_1, ...)``: a net with the statistics of its TileableNorms as outputs.
+
+    Only the export uses it, to give those tensors their names; the statistics are caught by forward hooks
+    that live for one call, so no module is changed by running it.
+    """
 
     def __init__(self, net: nn.Module) -> None:
         super().__init__()
         self.net = net
         self.norms = [m for m in net.modules() if isinstance(m, TileableNorm)]
 
-    def forward(self, x: torch.Tensor, use_given: torch.Tensor, *stats: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        for i, norm in enumerate(self.norms):
-            norm.given = (use_given, stats[2 * i], stats[2 * i + 1])
-        y = self.net(x)
-        return (y, *[t for norm in self.norms for t in norm.measured])
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        found: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
 
-    def example_stats(self, batch: int) -> list[torch.Tensor]:
-        return [torch.zeros(batch, n.num_features) for n in self.norms for _ in (0, 1)]
+        def keeper(index: int) -> Any:
+            return lambda _module, _args, output: found.__setitem__(index, output)
+
+        hooks = [norm.statistics.register_forward_hook(keeper(i)) for i, norm in enumerate(self.norms)]
+        try:
+            y = self.net(x)
+        finally:
+            for hook in hooks:
+                hook.remove()
+        return (y, *[t for i in range(len(self.norms)) for t in found[i]])
 
 
 def has_batch_norm(net: nn.Module) -> bool:
@@ -108,8 +124,10 @@ def inference_network(net: nn.Module, batch_norm_stats: BatchNormStats = "batch"
 def export_onnx(net: nn.Module, info: ModelInfo, path: Path, opset: int = OPSET) -> None:
     """Export a test-time network with dynamic batch, height and width (multiples of ``info.size_multiple``).
 
-    Networks with per-image norms get optional inputs ``use_given_stats`` and ``normK_mean`` / ``normK_var`` (defaults:
-    measure them) and extra outputs with the statistics they measured. The file is self-contained, carries
+    The graph has one input (``input``) and one output (``output``), so any ONNX runtime can run it as it is.
+    Inside it, the statistics of each per-image norm layer are named ``normK_mean`` / ``normK_var`` (see
+    ``statistics_inputs``; their number is the ``norm_layers`` metadata): i2i's runtime exposes them to share
+    one image's statistics across its tiles (``OnnxModel.statistics``). The file is self-contained, carries
     ``info`` as metadata, passes ``onnx.checker`` and is written atomically.
     """
     m = info.size_multiple
@@ -120,29 +138,22 @@ def export_onnx(net: nn.Module, info: ModelInfo, path: Path, opset: int = OPSET)
     batch = torch.export.Dim("batch", min=1, max=1024)
     rows, cols = (torch.export.Dim(n, min=1, max=MAX_SIDE // m) for n in ("rows", "cols"))
     image_shape = {0: batch, 2: rows * m if m > 1 else rows, 3: cols * m if m > 1 else cols}
-    tileable = TileableGenerator(net).eval()
-    if tileable.norms:
-        args = (example, torch.tensor(False), *tileable.example_stats(2))
-        shapes: Any = (image_shape, None, ({0: batch},) * (2 * len(tileable.norms)))  # (x, use_given, *stats)
-        names = statistics_inputs(len(tileable.norms))
-        inputs, outputs = ["input", "use_given_stats", *names], ["output", *[f"measured_{n}" for n in names]]
-        module: nn.Module = tileable
-    else:
-        args, shapes, inputs, outputs, module = (example,), {"x": image_shape}, ["input"], ["output"], net
-    with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # the exporter's notes on axis names
-        raw = Path(tmp) / "model.onnx"
-        torch.onnx.export(module, args, str(raw), dynamo=True, opset_version=opset, external_data=False,
-                          input_names=inputs, output_names=outputs, dynamic_shapes=shapes, verbose=False)
-        model = onnx.load(str(raw))
-    if tileable.norms:
-        # Initializers named like inputs make those inputs optional: left out, they take these values.
-        defaults = [onnx.numpy_helper.from_array(np.array(False), "use_given_stats")]
-        sizes = [n.num_features for n in tileable.norms for _ in ("mean", "var")]
-        defaults += [onnx.numpy_helper.from_array(np.zeros((1, size), np.float32), name)
-                     for name, size in zip(names, sizes, strict=True)]
-        model.graph.initializer.extend(defaults)
-    write_onnx(model, replace(info, norm_layers=len(tileable.norms)), path)
+    with_statistics = WithStatistics(net).eval()
+    names = statistics_inputs(len(with_statistics.norms))
+    module = with_statistics if names else net
+    # verbose=False: no progress lines; warnings (the exporter's, the network's) reach the caller unfiltered
+    program = torch.onnx.export(module, (example,), None, dynamo=True, opset_version=opset, input_names=["input"],
+                                output_names=["output", *names], dynamic_shapes=(image_shape,), verbose=False)
+    model = program.model_proto
+    # The statistics leave the outputs but keep their names (and types) inside the graph.
+    kept = list(model.graph.output[1:])
+    del model.graph.output[1:]
+    model.graph.value_info.extend(kept)
+    consumed = {name for node in model.graph.node for name in node.input}
+    unused = [name for name in names if name not in consumed]
+    if unused:  # the exporter copied a statistic instead of naming the tensor the layer uses
+        raise RuntimeError(f"the exported graph does not use its tensor {unused[0]}")
+    write_onnx(model, replace(info, norm_layers=len(with_statistics.norms)), path)
 
 
 def write_onnx(model: onnx.ModelProto, info: ModelInfo, path: Path) -> None:

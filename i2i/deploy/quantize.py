@@ -7,6 +7,7 @@ u8 x s8 multiply instruction.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import tempfile
 from collections.abc import Iterator
@@ -30,21 +31,51 @@ class _Images(CalibrationDataReader):
 
 def to_int8(source: Path, info: ModelInfo, path: Path, calibration: list[np.ndarray]) -> None:
     """Quantize the fp32 model ``source`` into ``path``, calibrating activations on ``calibration`` inputs."""
-    import onnxruntime
+    with tempfile.TemporaryDirectory(prefix=".i2i-int8.", dir=path.parent) as tmp, _quiet_quantizer():
+        out = Path(tmp) / "int8.onnx"
+        quantize_static(str(source), str(out), _Images(calibration, "input"), quant_format=QuantFormat.QDQ,
+                        per_channel=True, reduce_range=True, activation_type=QuantType.QUInt8,
+                        weight_type=QuantType.QInt8)
+        write_onnx(onnx.load(str(out)), info, path)
 
-    onnxruntime.set_default_logger_severity(3)  # the calibration sessions would warn about the optional inputs
+
+class _FromQuantizer(logging.Filter):
+    """Drops the records ONNX Runtime's quantizer logs on the root logger (its pre-processing advice, ...)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.pathname.startswith(_QUANTIZER)
+
+
+_QUANTIZER = str(Path(quantize_static.__code__.co_filename).parent)
+
+
+class _AsIfUnconfigured(logging.Handler):
+    """What logging does with a record when the root logger has no handler: hand it to ``logging.lastResort``."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        last = logging.lastResort
+        if last is not None and record.levelno >= last.level:
+            last.handle(record)
+
+
+@contextlib.contextmanager
+def _quiet_quantizer() -> Iterator[None]:
+    """For the block, drop the quantizer's log records, and nobody else's; the root logger is as it was after.
+
+    The quantizer calls ``logging.warning()``, which would give an unconfigured root logger a stderr handler for
+    good; a handler that behaves like having none, present for the block only, prevents that.
+    """
     root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)  # quantize_static logs its pre-processing advice as a warning on every call
+    quiet, stand_in = _FromQuantizer(), None if root.handlers else _AsIfUnconfigured()
+    root.addFilter(quiet)
+    if stand_in is not None:
+        root.addHandler(stand_in)
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            out = Path(tmp) / "int8.onnx"
-            quantize_static(str(source), str(out), _Images(calibration, "input"), quant_format=QuantFormat.QDQ,
-                            per_channel=True, reduce_range=True, activation_type=QuantType.QUInt8,
-                            weight_type=QuantType.QInt8)
-            write_onnx(onnx.load(str(out)), info, path)
+        yield
     finally:
-        root.setLevel(level)
+        root.removeFilter(quiet)
+        if stand_in is not None:
+            root.removeHandler(stand_in)
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:

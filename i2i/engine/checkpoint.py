@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,15 +27,19 @@ from ..models import NetworkSpec
 
 FORMAT = "i2i.checkpoint"
 VERSION = 1
+# what fileio.atomic_path names its temporary files: ".<target name>.<8 random characters><suffix>"
+TEMPORARY = re.compile(r"\..+\.[A-Za-z0-9_]{8}\.(tmp|png|jpg)")
 
 
 @dataclass
 class Progress:
-    """Where training stands: ``epoch`` in progress (0-based), ``batch`` batches into it, ``step`` in all."""
+    """Where training stands: ``epoch`` in progress (0-based), ``batch`` batches into it, ``step`` in all,
+    and how many processes took those steps."""
 
     epoch: int = 0
-    batch: int = 0
+    batch: int = 0  # batches per process: with N processes, N * batch * batch_size images were seen
     step: int = 0
+    world_size: int = 1
 
 
 @dataclass
@@ -103,15 +108,37 @@ def load_checkpoint(path: str | Path, with_state: bool = True) -> Checkpoint:
             tensors = {k: f.get_tensor(k) for k in keys}
     except (SafetensorError, OSError, ValueError) as e:
         raise CheckpointError(f"{path}: unreadable checkpoint ({e})") from None
-    specs = {k: NetworkSpec.from_dict(v) for k, v in json.loads(meta["networks"]).items()}
-    weights: dict[str, dict[str, torch.Tensor]] = {name: {} for name in specs}
-    for key, value in tensors.items():
-        if key.startswith("net/"):
-            _, name, param = key.split("/", 2)
-            weights[name][param] = value
-    state = _unpack(json.loads(meta["state"]), tensors) if with_state and "state" in meta else None
-    return Checkpoint(path, json.loads(meta["config"]), specs, weights, Progress(**json.loads(meta["progress"])),
-                      state, meta)
+    try:  # the header is JSON written by save_checkpoint; anything else is a damaged or foreign file
+        specs = {k: NetworkSpec.from_dict(v) for k, v in json.loads(meta["networks"]).items()}
+        weights: dict[str, dict[str, torch.Tensor]] = {name: {} for name in specs}
+        for key, value in tensors.items():
+            if key.startswith("net/"):
+                _, name, param = key.split("/", 2)
+                weights[name][param] = value
+        state = _unpack(json.loads(meta["state"]), tensors) if with_state and "state" in meta else None
+        progress = Progress(**json.loads(meta["progress"]))
+        config = json.loads(meta["config"])
+    except (KeyError, ValueError, TypeError, AttributeError) as e:
+        detail = f"missing {e}" if isinstance(e, KeyError) else str(e).splitlines()[0]
+        raise CheckpointError(f"{path}: damaged checkpoint header ({detail})") from None
+    return Checkpoint(path, config, specs, weights, progress, state, meta)
+
+
+def remove_stale_temporaries(run_dir: Path) -> list[Path]:
+    """Delete the temporary files a killed run left in its folder (``.NAME.XXXXXXXX.tmp`` from atomic writes).
+
+    Only names of i2i's own pattern are removed: a checkpoint interrupted mid-save is as large as the
+    checkpoint itself, and nothing ever reads it.
+    """
+    removed = []
+    for folder in (run_dir, run_dir / "checkpoints", run_dir / "samples"):
+        if not folder.is_dir():
+            continue
+        for path in folder.iterdir():
+            if TEMPORARY.fullmatch(path.name) and path.is_file():
+                path.unlink(missing_ok=True)
+                removed.append(path)
+    return removed
 
 
 # A training state is a tree of dicts, lists, tuples, numbers, strings, tensors and NumPy arrays (RNG

@@ -26,13 +26,29 @@ class RunLogger:
             self.writer = SummaryWriter(str(run_dir / "tensorboard"))
         self.file = self.path.open("a", encoding="utf-8")
 
-    def truncate_after(self, step: int) -> None:
-        """Drop records past ``step``: on resume they belong to the part of a run that was lost."""
+    def truncate_after(self, step: int) -> str:
+        """Drop records past ``step``: on resume they belong to the part of a run that was lost.
+
+        A crash can cut the last line short; such lines are dropped too. Returns what was dropped for that
+        reason ('' when nothing was).
+        """
         self.file.close()
-        kept = [line for line in self.path.read_text(encoding="utf-8").splitlines()
-                if line.strip() and json.loads(line)["step"] <= step]
+        kept, torn = [], 0
+        for record in self._read():
+            if record is None:
+                torn += 1
+            elif record["step"] <= step:
+                kept.append(json.dumps(record))
         atomic_write_text(self.path, "".join(f"{line}\n" for line in kept))
         self.file = self.path.open("a", encoding="utf-8")
+        return f"dropped {torn} cut-off or unreadable line(s) (a crash mid-write)" if torn else ""
+
+    def metrics(self, kind: str) -> list[tuple[int, dict[str, float]]]:
+        """(step, values) of every readable record of ``kind`` ('train' or 'val') in the file, in order."""
+        return read_metrics(self.path, kind)
+
+    def _read(self) -> list[dict[str, Any] | None]:
+        return read_records(self.path)
 
     def log(self, kind: str, step: int, epoch: int, values: dict[str, float], **extra: Any) -> None:
         record = {"kind": kind, "step": step, "epoch": epoch, "time": round(time.time(), 3), **values, **extra}
@@ -46,6 +62,31 @@ class RunLogger:
         self.file.close()
         if self.writer is not None:
             self.writer.close()
+
+
+def read_records(path: Path) -> list[dict[str, Any] | None]:
+    """The records of a metrics file; None for a line that is not a complete record (cut off by a crash)."""
+    records: list[dict[str, Any] | None] = []
+    if not path.is_file():
+        return records
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            records.append(None)
+            continue
+        ok = isinstance(record, dict) and isinstance(record.get("step"), int) and "kind" in record
+        records.append(record if ok else None)
+    return records
+
+
+def read_metrics(path: Path, kind: str) -> list[tuple[int, dict[str, float]]]:
+    """(step, values) of the readable records of ``kind`` ('train' or 'val') in a metrics file, in order."""
+    meta = {"kind", "step", "epoch", "time", "lr", "steps_per_s"}
+    return [(r["step"], {k: v for k, v in r.items() if k not in meta})
+            for r in read_records(path) if r is not None and r.get("kind") == kind]
 
 
 def format_values(values: dict[str, float]) -> str:

@@ -25,9 +25,15 @@ def lr_factor(optim: OptimConfig, epoch: int) -> float:
 
 
 def set_learning_rate(optimizers: dict[str, torch.optim.Optimizer], optim: OptimConfig, epoch: int) -> float:
-    """Set every optimizer's learning rate for ``epoch``; returns it."""
+    """Set every optimizer's learning rate for ``epoch``; returns it.
+
+    A learning rate held as a device tensor (read by a captured CUDA graph) is updated in place.
+    """
     lr = optim.lr * lr_factor(optim, epoch)
     for optimizer in optimizers.values():
         for group in optimizer.param_groups:
-            group["lr"] = lr
+            if isinstance(group["lr"], torch.Tensor):
+                group["lr"].fill_(lr)
+            else:
+                group["lr"] = lr
     return lr

@@ -2,6 +2,7 @@
 
 ``train(config)`` starts a run in ``<out>/<name>``; ``resume(run_dir)`` continues one from its latest
 checkpoint and, on CPU with the same settings, takes exactly the steps the uninterrupted run would have.
+Under torchrun every process runs this loop on its own shard of the data (see ``distributed``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,13 +24,26 @@ import yaml
 from torch.utils.data import DataLoader, Dataset, default_collate
 from tqdm import tqdm
 
+from ..compat import require_torch
 from ..config import SECTIONS, TrainConfig, apply_overrides, to_dict
 from ..data import EpochSampler
 from ..errors import CheckpointError, ConfigError
 from ..fileio import atomic_write_text
+from ..nn import keeps_channels_last
 from ..tasks import Task, config_from_dict, task_class
-from .checkpoint import Checkpoint, Progress, latest_checkpoint, load_checkpoint, save_checkpoint
+from . import distributed
+from .checkpoint import (
+    Checkpoint,
+    Progress,
+    latest_checkpoint,
+    load_checkpoint,
+    remove_stale_temporaries,
+    save_checkpoint,
+)
+from .devices import backend_settings, resolve_device
+from .graphs import GraphedStep
 from .logger import RunLogger, format_values
+from .optimizers import make_capturable, match_parameter_layout, portable_state
 from .precision import Precision
 from .rng import rng_state, seed_everything, set_rng_state
 from .samples import save_grid
@@ -39,8 +53,9 @@ from .schedules import set_learning_rate
 RESUMABLE = {
     "data": {"root", "num_workers"},
     "optim": {"n_epochs", "n_epochs_decay"},
-    "run": {"device", "precision", "channels_last", "compile", "deterministic", "max_steps", "save_every_epochs",
-            "save_latest_every_steps", "log_every", "sample_every", "tensorboard"},
+    "run": {"device", "precision", "channels_last", "compile", "cuda_graphs", "deterministic", "sync_batch_norm",
+            "dist_timeout", "max_steps", "save_every_epochs", "save_latest_every_steps", "log_every", "sample_every",
+            "tensorboard"},
 }
 
 
@@ -56,21 +71,6 @@ class TrainResult:
     validation: list[dict[str, float]] = field(default_factory=list)
 
 
-def resolve_device(name: str) -> torch.device:
-    """'auto' -> CUDA when present, else CPU; anything else must exist here."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise ConfigError(f"--device {name}: not a device (cpu, cuda, cuda:N, auto)") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"--device {name}: no CUDA device is available here")
-    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        raise ConfigError(f"--device {name}: there are {torch.cuda.device_count()} CUDA devices")
-    return device
-
-
 def run_dir_for(config: TrainConfig) -> Path:
     """``<out>/<name>``, the name defaulting to the data folder's."""
     name = config.run.name or Path(config.data.root).resolve().name or config.task
@@ -84,7 +84,7 @@ def train(config: TrainConfig, progress_bar: bool | None = None) -> TrainResult:
         raise ConfigError(f"{run_dir} already holds a run: continue it with --resume {run_dir}, "
                           "or choose another --name")
     config = dataclasses.replace(config, run=dataclasses.replace(config.run, name=run_dir.name))
-    return Trainer(config, run_dir, None, progress_bar).run()
+    return _execute(config, run_dir, None, progress_bar)
 
 
 def resume(run_dir: str | Path, changes: dict[str, dict[str, Any]] | None = None,
@@ -108,14 +108,41 @@ def resume(run_dir: str | Path, changes: dict[str, dict[str, Any]] | None = None
             if getattr(before, f.name) != getattr(after, f.name) and f.name not in RESUMABLE.get(section, ()):
                 raise ConfigError(f"cannot change {section}.{f.name} when resuming (it would not continue the same "
                                   "run); start a new run with --name instead")
-    return Trainer(config, run_dir, checkpoint, progress_bar).run()
+    return _execute(config, Path(run_dir), checkpoint, progress_bar)
+
+
+def _execute(config: TrainConfig, run_dir: Path, checkpoint: Checkpoint | None,
+             progress_bar: bool | None) -> TrainResult:
+    """Join the process group (under torchrun), set the backend flags, train, and restore the caller's flags."""
+    require_torch()
+    local_rank = distributed.local_rank()
+    if distributed.world_size() > 1 and ":" in config.run.device:
+        raise ConfigError(f"--device {config.run.device}: under torchrun each process takes the GPU of its "
+                          "LOCAL_RANK; use --device cuda (or auto)")
+    device = resolve_device(config.run.device, local_rank)
+    context = distributed.from_environment(device.type, config.run.dist_timeout)
+    try:
+        with backend_settings(device, config.run.deterministic):
+            return Trainer(config, run_dir, checkpoint, progress_bar, device, context).run()
+    except Exception as e:
+        if context.enabled and distributed.is_lost_contact(e):
+            raise distributed.lost_contact(context, e, str(run_dir)) from None
+        raise
+    finally:
+        context.close()
 
 
 class StopFlag:
-    """Set by Ctrl-C: the loop finishes the step in progress, saves a checkpoint and returns."""
+    """Set by Ctrl-C: the loop finishes the step in progress, saves a checkpoint and returns.
 
-    def __init__(self) -> None:
+    A second Ctrl-C aborts at once, unless it comes within ``grace_s`` of the first: under torchrun the
+    launcher passes the terminal's Ctrl-C on to processes that already received it.
+    """
+
+    def __init__(self, grace_s: float = 0.0) -> None:
         self.requested = False
+        self.grace_s = grace_s
+        self._at = 0.0
 
     @contextlib.contextmanager
     def installed(self) -> Iterator[StopFlag]:
@@ -124,10 +151,12 @@ class StopFlag:
             return
 
         def handler(signum: int, frame: object) -> None:
-            if self.requested:  # a second Ctrl-C stops at once
-                raise KeyboardInterrupt
-            self.requested = True
-            print("\nstopping after this step (Ctrl-C again to abort without saving)", file=sys.stderr)
+            if self.requested:
+                if time.monotonic() - self._at < self.grace_s:
+                    return
+                raise KeyboardInterrupt  # a second Ctrl-C stops at once
+            self.requested, self._at = True, time.monotonic()
+            print("\nstopping after this step (Ctrl-C again to abort without saving)", file=sys.stderr, flush=True)
 
         previous = signal.signal(signal.SIGINT, handler)
         try:
@@ -140,48 +169,64 @@ class Trainer:
     """Sets up one run (device, data, task, resume state) and runs its epochs."""
 
     def __init__(self, config: TrainConfig, run_dir: Path, checkpoint: Checkpoint | None,
-                 progress_bar: bool | None = None) -> None:
+                 progress_bar: bool | None, device: torch.device,
+                 context: distributed.Distributed | None = None) -> None:
         self.config, self.run_dir = config, run_dir
         self.progress_bar = progress_bar
+        self.device = device
+        self.dist = context or distributed.Distributed()
         run = config.run
-        self.device = resolve_device(run.device)
-        self._configure_backends()
-        seed_everything(run.seed)
+        seed_everything(run.seed + self.dist.rank)
         task_cls = task_class(config.task)
         size_multiple = task_cls.check_config(config)
-        (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
-        self.data = task_cls.load_data(config, size_multiple, run_dir / "data_scan.json",
-                                       run_dir / "data_problems.txt")
+        if self.dist.is_main:
+            (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+            remove_stale_temporaries(run_dir)
+        self.data = self._load_data(task_cls, size_multiple)
         self.task: Task = task_cls(config, self.device, Precision(run.precision, self.device))
-        self.channels_last = run.channels_last and self.device.type == "cuda"
+        self.channels_last = (run.channels_last and self.device.type == "cuda"
+                              and all(keeps_channels_last(net) for net in self.task.networks.values()))
         if self.channels_last:
             self.task.networks.to(memory_format=torch.channels_last)
-        self.progress = Progress()
+        self.progress = Progress(world_size=self.dist.world_size)
+        self.notes: list[str] = []
         if checkpoint is None:
             self.task.init_weights()
         else:
             self._restore(checkpoint)
-        if run.compile:
-            self.task.call = {k: torch.compile(net) for k, net in self.task.networks.items()}
+        self._wrap_networks()
+        self.step = self._make_step()
+        self.vote = distributed.StopVote(self.dist)
         self.sampler, self.loader = self._train_loader()
-        val_workers = min(2, self.config.data.num_workers)  # a small set, read once per epoch
-        self.val_loader = self._loader(self.data.val, 1, workers=val_workers) if self.data.val is not None else None
-        self.preview = self._preview_batch()
-        self.logger = RunLogger(run_dir, run.tensorboard)
-        if checkpoint is not None:
-            self.logger.truncate_after(self.progress.step)
-        atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(to_dict(config), sort_keys=False))
-        self.validation: list[dict[str, float]] = []
+        self.val_loader: DataLoader | None = None
+        self.logger: RunLogger | None = None
+        self.validation: list[tuple[int, dict[str, float]]] = []  # (step, metrics), earlier sessions included
+        if self.dist.is_main:  # rank 0 alone validates, samples and writes
+            if self.data.val is not None:
+                self.val_loader = self._loader(self.data.val, 1, workers=min(2, config.data.num_workers))
+            self.preview = self._preview_batch()
+            self.logger = RunLogger(run_dir, run.tensorboard)
+            if checkpoint is not None:
+                dropped = self.logger.truncate_after(self.progress.step)
+                if dropped:
+                    self.notes.append(f"{self.logger.path}: {dropped}")
+                self.validation = self.logger.metrics("val")
+            atomic_write_text(run_dir / "config.yaml", yaml.safe_dump(to_dict(config), sort_keys=False))
         self._saved_at: tuple[int, ...] = ()  # progress at the last latest-checkpoint
         self._sampled_at = -1  # step of the last sample grid
 
     # --- set-up --------------------------------------------------------------------------------------
-    def _configure_backends(self) -> None:
-        if self.config.run.deterministic:
-            torch.use_deterministic_algorithms(True, warn_only=True)
-            torch.backends.cudnn.benchmark = False
-        elif self.device.type == "cuda":
-            torch.backends.cudnn.benchmark = True  # fixed crop sizes: pick the fastest conv algorithms once
+    def _load_data(self, task_cls: type[Task], size_multiple: int) -> Any:
+        """Rank 0 scans the images first; the other ranks then read its scan from the cache file."""
+        def load() -> Any:
+            return task_cls.load_data(self.config, size_multiple, self.run_dir / "data_scan.json",
+                                      self.run_dir / "data_problems.txt")
+        if self.dist.is_main:
+            data = load()
+            self.dist.barrier()
+            return data
+        self.dist.barrier()
+        return load()
 
     def _loader(self, dataset: Dataset, batch_size: int, sampler: Any = None, workers: int | None = None) -> DataLoader:
         workers = self.config.data.num_workers if workers is None else workers
@@ -193,7 +238,8 @@ class Trainer:
                           worker_init_fn=_quiet_worker, generator=torch.Generator().manual_seed(self.config.run.seed))
 
     def _train_loader(self) -> tuple[EpochSampler, DataLoader]:
-        sampler = EpochSampler(len(self.data.train), self.config.run.seed)
+        sampler = EpochSampler(len(self.data.train), self.config.run.seed, rank=self.dist.rank,
+                               world_size=self.dist.world_size)
         return sampler, self._loader(self.data.train, self.config.optim.batch_size, sampler)
 
     def _preview_batch(self) -> dict[str, Any]:
@@ -207,10 +253,51 @@ class Trainer:
         state = checkpoint.state
         for name, optimizer in self.task.optimizers.items():
             optimizer.load_state_dict(state["optimizers"][name])
+            match_parameter_layout(optimizer)
         self.task.precision.load_state_dict(state["precision"])
-        self.task.load_state_dict(state["task"])
-        set_rng_state(state["rng"])
-        self.progress = dataclasses.replace(checkpoint.progress)
+        saved = dataclasses.replace(checkpoint.progress)
+        rank, world = self.dist.rank, self.dist.world_size
+        ranks = [state, *state.get("ranks", [])]  # each rank's random state and task state (image pools)
+        if saved.world_size == world or rank == 0:
+            own = ranks[rank] if rank < len(ranks) else None
+            if own is not None:
+                self.task.load_state_dict(own["task"])
+                set_rng_state(own["rng"])
+        self.progress = saved
+        if saved.world_size != world:
+            # the position inside the epoch was counted in batches per process: convert it
+            seen = saved.batch * self.config.optim.batch_size * saved.world_size
+            self.progress.batch = seen // (self.config.optim.batch_size * world)
+            self.progress.world_size = world
+            self.notes.append(f"the run was saved with {saved.world_size} process(es) and continues with {world}: the "
+                              "data order goes on, but the steps are not the ones an uninterrupted run would take")
+
+    def _wrap_networks(self) -> None:
+        """DDP around each network under torchrun; torch.compile on top when asked."""
+        run, task = self.config.run, self.task
+        if self.dist.enabled:
+            distributed.wrap(task.networks, task.call, task.no_sync, self.device, run.sync_batch_norm)
+        elif run.sync_batch_norm:
+            self.notes.append("--sync-batch-norm applies to runs started with torchrun; ignored here")
+        if run.compile:
+            task.call = {k: torch.compile(fn) for k, fn in task.call.items()}
+
+    def _make_step(self) -> Callable[[dict[str, Any]], dict[str, torch.Tensor]]:
+        """The training step: a replayed CUDA graph where that is safe, else eager."""
+        run = self.config.run
+        if not run.cuda_graphs or self.device.type != "cuda":
+            return self._eager_step
+        reason = ("fp16's gradient scaler checks for overflow on the host" if run.precision == "fp16" else
+                  "DDP runs its gradient reductions outside the graph" if self.dist.enabled else
+                  f"{self.config.task}'s step synchronises with the host" if not self.task.graph_capturable else "")
+        if reason:
+            self.notes.append(f"CUDA graphs are off: {reason}")
+            return self._eager_step
+        return GraphedStep(self._eager_step, self.device, say=self._say,
+                           before_capture=lambda: make_capturable(self.task.optimizers, self.device))
+
+    def _eager_step(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        return self.task.train_step(self._to_device(batch))
 
     def _to_device(self, batch: dict[str, Any]) -> dict[str, Any]:
         """Images arrive as uint8; convert to float in [-1, 1] on the device (4x less to copy)."""
@@ -231,48 +318,53 @@ class Trainer:
             self.validate()
         if config.run.max_steps is not None and progress.step >= config.run.max_steps:
             return self._finish()  # resumed with a step limit already reached
-        stop = StopFlag()
+        stop = StopFlag(grace_s=2.0 if self.dist.enabled else 0.0)
         with stop.installed():
             while progress.epoch < config.total_epochs:
                 if self._train_epoch(stop):
-                    return self._finish(interrupted=stop.requested)
+                    return self._finish(interrupted=self.vote.agreed)
                 progress.epoch, progress.batch = progress.epoch + 1, 0
                 self._end_of_epoch()
-        return self._finish(finished=True)
+                if progress.epoch < config.total_epochs and self.vote.decide(stop.requested):
+                    return self._finish(interrupted=True)  # Ctrl-C during validation: no new epoch
+            return self._finish(finished=True)
 
     def _train_epoch(self, stop: StopFlag) -> bool:
         """Train the rest of the current epoch; True when the run must stop early (max steps, Ctrl-C)."""
         config, progress, task = self.config, self.progress, self.task
-        run = config.run
+        run, batch_size = config.run, config.optim.batch_size
         lr = set_learning_rate(task.optimizers, config.optim, progress.epoch)
-        self.sampler.set_epoch(progress.epoch, skip=progress.batch * config.optim.batch_size)
-        steps_in_epoch = math.ceil(len(self.data.train) / config.optim.batch_size)
+        self.sampler.set_epoch(progress.epoch, skip=progress.batch * batch_size)
+        per_rank = -(-len(self.data.train) // self.dist.world_size)
+        steps_in_epoch = math.ceil(per_rank / batch_size)
         window: dict[str, torch.Tensor] = {}
         window_steps, window_start = 0, time.perf_counter()
         bar = tqdm(total=steps_in_epoch, initial=progress.batch, disable=self._bar_disabled(), leave=False,
                    desc=f"epoch {progress.epoch + 1}/{config.total_epochs}", unit="step", dynamic_ncols=True)
         with bar:
             for batch in self.loader:
-                losses = task.train_step(self._to_device(batch))
+                losses = self.step(batch)
                 task.precision.update()
                 progress.batch, progress.step = progress.batch + 1, progress.step + 1
-                for key, value in losses.items():
-                    window[key] = window.get(key, 0) + value
+                for key, value in losses.items():  # device tensors: no wait for the GPU until a log line
+                    window[key] = window[key] + value if key in window else value.detach().clone()
                 window_steps += 1
                 bar.update(1)
                 if progress.step % run.log_every == 0 or progress.batch == steps_in_epoch:
-                    elapsed = time.perf_counter() - window_start
-                    values = {k: float(v) / window_steps for k, v in window.items()}
-                    rate = window_steps / elapsed
-                    self.logger.log("train", progress.step, progress.epoch, values, lr=lr, steps_per_s=round(rate, 3))
+                    sums = torch.stack([v.float() for v in window.values()]).tolist()
+                    values = self.dist.mean({k: s / window_steps for k, s in zip(window, sums, strict=True)})
+                    rate = window_steps / (time.perf_counter() - window_start)
+                    images_per_s = rate * batch_size * self.dist.world_size
+                    self._log("train", values, lr=lr, steps_per_s=round(rate, 3))
                     self._say(f"epoch {progress.epoch + 1} step {progress.step}  {format_values(values)}  "
-                              f"lr {lr:.2e}  {rate * config.optim.batch_size:.1f} img/s", bar)
+                              f"lr {lr:.2e}  {images_per_s:.1f} img/s", bar)
                     window, window_steps, window_start = {}, 0, time.perf_counter()
                 if run.sample_every and progress.step % run.sample_every == 0:
                     self.sample()
                 if run.save_latest_every_steps and progress.step % run.save_latest_every_steps == 0:
                     self.save_latest()
-                if (run.max_steps is not None and progress.step >= run.max_steps) or stop.requested:
+                stop_now = self.vote.update(stop.requested)  # every rank stops at the same step
+                if stop_now or (run.max_steps is not None and progress.step >= run.max_steps):
                     return True
         return False
 
@@ -287,22 +379,33 @@ class Trainer:
             self._save(self.run_dir / "checkpoints" / f"epoch_{progress.epoch:04d}.safetensors", with_state=False)
 
     def _finish(self, finished: bool = False, interrupted: bool = False) -> TrainResult:
-        if self.progress.batch and self.val_loader is not None:
-            self.validate()  # stopped mid-epoch: score where it stopped
+        """Save, then score and show where the run stopped; after Ctrl-C no data loader is touched again."""
+        self.vote.drain()
+        checkpoint = self.save_latest()  # first: whatever happens next, the work is kept
+        if not interrupted and self.progress.batch and self.val_loader is not None:
+            self.validate()  # stopped mid-epoch (step limit): score where it stopped
         grid = self.sample()
-        checkpoint = self.save_latest()
-        self.logger.close()
+        if self.logger is not None:
+            self.logger.close()
+        self.dist.barrier()
+        if self.dist.is_main:
+            self._summary(checkpoint, grid, finished, interrupted)
+        return TrainResult(self.run_dir, checkpoint, self.progress, finished, interrupted,
+                           [values for _, values in self.validation])
+
+    def _summary(self, checkpoint: Path, grid: Path, finished: bool, interrupted: bool) -> None:
         state = "finished" if finished else "interrupted" if interrupted else "stopped"
         lines = [f"{state} at step {self.progress.step} (epoch {self.progress.epoch + (0 if finished else 1)})",
-                 f"  checkpoint  {checkpoint}", f"  samples     {grid}", f"  metrics     {self.logger.path}"]
+                 f"  checkpoint  {checkpoint}", f"  samples     {grid}",
+                 f"  metrics     {self.run_dir / 'metrics.jsonl'}"]
         if len(self.validation) > 1:
-            first, last = self.validation[0], self.validation[-1]
+            (first_step, first), (last_step, last) = self.validation[0], self.validation[-1]
             key = next(iter(first))
-            lines.append(f"  validation  {key} {first[key]:.4g} at step 0 -> {last[key]:.4g} now")
+            lines.append(f"  validation  {key} {first[key]:.4g} at step {first_step} -> {last[key]:.4g} "
+                         f"at step {last_step}")
         if not finished:
             lines.append(f"  continue    i2i train --resume {self.run_dir}")
-        print("\n".join(lines))
-        return TrainResult(self.run_dir, checkpoint, self.progress, finished, interrupted, self.validation)
+        print("\n".join(lines), flush=True)
 
     # --- evaluation, samples, checkpoints -------------------------------------------------------------
     @torch.no_grad()
@@ -315,8 +418,8 @@ class Trainer:
                 sums[key] = sums.get(key, 0.0) + float(value)
             count += 1
         values = {k: v / count for k, v in sums.items()}
-        self.validation.append(values)
-        self.logger.log("val", self.progress.step, self.progress.epoch, values)
+        self.validation.append((self.progress.step, values))
+        self._log("val", values)
         self._say(f"validation at step {self.progress.step}: {format_values(values)}")
         return values
 
@@ -324,21 +427,28 @@ class Trainer:
     def sample(self) -> Path:
         """Write the preview images' visuals (one image at a time: per-image batch-norm statistics)."""
         path = self.run_dir / "samples" / f"step_{self.progress.step:06d}.png"
-        if self._sampled_at == self.progress.step:
+        if self._sampled_at == self.progress.step or not self.dist.is_main:
             return path
         self._sampled_at = self.progress.step
-        rows = [self.task.visuals({k: v[i : i + 1] for k, v in self.preview.items()})
-                for i in range(len(self.preview["A"]))]
+        count = len(next(v for v in self.preview.values() if isinstance(v, torch.Tensor)))
+        rows = [self.task.visuals({k: v[i : i + 1] for k, v in self.preview.items()}) for i in range(count)]
         columns = {key: torch.cat([row[key] for row in rows]) for key in rows[0]}
         return save_grid(path, columns)
 
+    def _training_state(self) -> dict[str, Any] | None:
+        """What a resume needs beyond the weights; every rank's part is gathered on rank 0 (None elsewhere)."""
+        own = {"task": self.task.state_dict(), "rng": rng_state()}
+        ranks = self.dist.gather(own)
+        if ranks is None:
+            return None
+        return {"optimizers": {k: portable_state(o) for k, o in self.task.optimizers.items()},
+                "precision": self.task.precision.state_dict(), **ranks[0], "ranks": ranks[1:]}
+
     def _save(self, path: Path, with_state: bool) -> Path:
-        state = None
-        if with_state:
-            state = {"optimizers": {k: o.state_dict() for k, o in self.task.optimizers.items()},
-                     "precision": self.task.precision.state_dict(), "task": self.task.state_dict(), "rng": rng_state()}
-        specs = self.task.network_specs(self.config)
-        save_checkpoint(path, to_dict(self.config), dict(self.task.networks.items()), specs, self.progress, state)
+        state = self._training_state() if with_state else None
+        if self.dist.is_main:
+            specs = self.task.network_specs(self.config)
+            save_checkpoint(path, to_dict(self.config), dict(self.task.networks.items()), specs, self.progress, state)
         return path
 
     def save_latest(self) -> Path:
@@ -347,27 +457,50 @@ class Trainer:
             self._saved_at = dataclasses.astuple(self.progress)
         return latest_checkpoint(self.run_dir)
 
-    # --- console -------------------------------------------------------------------------------------
+    # --- console and logs -----------------------------------------------------------------------------
+    def _log(self, kind: str, values: dict[str, float], **extra: Any) -> None:
+        if self.logger is not None:
+            self.logger.log(kind, self.progress.step, self.progress.epoch, values, **extra)
+
     def _bar_disabled(self) -> bool:
+        if not self.dist.is_main:
+            return True
         return not self.progress_bar if self.progress_bar is not None else not sys.stderr.isatty()
 
     def _say(self, line: str, bar: tqdm | None = None) -> None:
+        if not self.dist.is_main:
+            return
         if bar is not None and not bar.disable:
             bar.write(line)
         else:
             print(line, flush=True)
 
     def _announce(self) -> None:
+        if not self.dist.is_main:
+            return
         c, data = self.config, self.data
         val = f", {len(data.val)} validation" if data.val is not None else ", no validation split"
         start = "resuming at" if self.progress.step else "starting at"
+        execution = f"device {self.device}, {c.run.precision}"
+        if isinstance(self.step, GraphedStep):
+            execution += ", CUDA graphs"
+        if self.dist.enabled:
+            execution += f"; {self.dist.world_size} processes (DDP), {c.optim.batch_size} images each per step"
         print(f"i2i {c.task}: {len(data.train)} training items{val} from {c.data.root}\n"
               f"  run folder {self.run_dir}, {start} step {self.progress.step}, epoch {self.progress.epoch + 1} of "
-              f"{c.total_epochs}; device {self.device}, {c.run.precision}", flush=True)
+              f"{c.total_epochs}; {execution}", flush=True)
+        for note in self.notes:
+            print(f"note: {note}", flush=True)
 
 
 def _quiet_worker(worker_id: int) -> None:
-    """In DataLoader workers: one OpenCV thread each (the workers already run in parallel)."""
+    """In DataLoader workers: one OpenCV thread each, and Ctrl-C left to the main process.
+
+    A terminal sends Ctrl-C to the whole process group; a worker that died of it would take the batches in
+    flight with it while the main process is saving.
+    """
     import cv2
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     cv2.setNumThreads(1)
+

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..errors import did_you_mean
 from ..infer.model import ModelError
-from .download import download
+from .download import TIMEOUT, download
 from .store import ModelStore, StoredModel
 from .zoo import LICENCE, PRETRAINED
 
@@ -15,25 +15,26 @@ Progress = Callable[[int, int | None], None]
 
 
 def pull(name: str, store: ModelStore | None = None, mirror: str | None = None, say: Callable[[str], None] = print,
-         progress: Progress | None = None) -> StoredModel:
+         progress: Progress | None = None, timeout: float = TIMEOUT) -> StoredModel:
     """Download a pretrained reference generator, convert it to ONNX and store it as ``name``.
 
-    The download resumes if interrupted; converting needs PyTorch (translating with the result does not).
+    The download resumes if interrupted; converting needs PyTorch (translating with the result does not), which
+    is checked before anything is downloaded. ``timeout``: seconds a silent server is waited for.
     """
     store = store or ModelStore()
     entry = PRETRAINED.get(name)
     if entry is None:
         raise ModelError(f"no pretrained model '{name}'{did_you_mean(name, PRETRAINED)}; see `i2i models list`")
-    url = entry.url(mirror)
-    pth = store.downloads / f"{entry.family}-{entry.file}.pth"
-    say(f"downloading {name} from {url}")
-    digest = download(url, pth, entry.sha256, progress=progress)
-    try:
+    try:  # before the download: without torch the file could not be converted anyway
         from ..deploy.export import export_reference
     except ImportError as e:
         raise ModelError(f"converting {name} to ONNX needs PyTorch and onnx ({e.name} is missing): "
                          "pip install torch onnx onnxscript, or pull it on a machine that has them and copy "
                          f"{store.models / name} here") from None
+    url = entry.url(mirror)
+    pth = store.downloads / f"{entry.family}-{entry.file}.pth"
+    say(f"downloading {name} from {url}")
+    digest = download(url, pth, entry.sha256, progress=progress, say=say, timeout=timeout)
     card = {"source": url, "licence": LICENCE, "pretrained": entry.family, "source_file_sha256": digest}
     # the published names say what they translate (horse2zebra, facades_label2photo, style_monet)
     result = export_reference(pth, entry.architecture, entry.norm, name, card, entry.family, entry.file, store, say)
@@ -42,7 +43,8 @@ def pull(name: str, store: ModelStore | None = None, mirror: str | None = None, 
 
 
 def resolve_model(spec: str, store: ModelStore | None = None, mirror: str | None = None,
-                  say: Callable[[str], None] = print, progress: Progress | None = None) -> tuple[Path, str]:
+                  say: Callable[[str], None] = print, progress: Progress | None = None,
+                  timeout: float = TIMEOUT) -> tuple[Path, str]:
     """(ONNX file, display name) for a file path, a stored model name, or a pretrained name (pulled if needed)."""
     store = store or ModelStore()
     path = Path(spec).expanduser()
@@ -54,7 +56,7 @@ def resolve_model(spec: str, store: ModelStore | None = None, mirror: str | None
     if stored is not None:
         return stored.path, spec
     if spec in PRETRAINED:
-        return pull(spec, store, mirror, say, progress).path, spec
+        return pull(spec, store, mirror, say, progress, timeout).path, spec
     known = sorted({*store.names(), *PRETRAINED})
     raise ModelError(f"unknown model '{spec}'{did_you_mean(spec, known)}; `i2i models list` shows the models "
                      "you have and the pretrained ones")

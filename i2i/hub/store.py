@@ -9,7 +9,10 @@ Large models are stored with their weights beside the graph because ONNX Runtime
 parsing them out of the protobuf: a 218 MB unet_256 opens in about half the time. The card's sha256 is that
 of the self-contained file that was added.
 
-A model folder is written under a temporary name and renamed into place, so a crash never leaves half a model.
+A model folder is written under a hidden temporary name (``.NAME.XXXX``) and renamed into place, so a crash
+never leaves half a model. Replacing a model moves the old folder aside to ``.NAME.old`` first and deletes it
+only once the new one is in place; a ``.NAME.old`` left by a crash between the two renames is put back (or, if
+the new model made it, deleted) the next time the store looks at NAME. Hidden folders are never listed.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ WEIGHTS_INLINE_UP_TO = 65536  # bytes: smaller tensors (biases, the statistics i
 
 
 def i2i_home() -> Path:
+    """The store's root: $I2I_HOME, or ~/.cache/i2i."""
     return Path(os.environ.get("I2I_HOME", "~/.cache/i2i")).expanduser()
 
 
@@ -52,13 +56,21 @@ class ModelStore:
         self.downloads = self.root / "downloads"
 
     def names(self) -> list[str]:
+        """The stored models' names (hidden staging and replaced folders are not models)."""
         if not self.models.is_dir():
             return []
-        return sorted(p.name for p in self.models.iterdir() if (p / "model.onnx").is_file())
+        for old in self.models.glob(".*.old"):
+            if NAME.match(old.name[1:-4]):
+                self._recover(old.name[1:-4])
+        return sorted(p.name for p in self.models.iterdir() if NAME.match(p.name) and (p / "model.onnx").is_file())
 
     def get(self, name: str) -> StoredModel | None:
+        """The model stored as ``name``, or None."""
+        if not NAME.match(name):
+            return None
+        self._recover(name)
         folder = self.models / name
-        if not NAME.match(name) or not (folder / "model.onnx").is_file():
+        if not (folder / "model.onnx").is_file():
             return None
         try:
             card = json.loads((folder / "card.json").read_text())
@@ -89,23 +101,68 @@ class ModelStore:
                 with open(file, "rb") as f:
                     os.fsync(f.fileno())
             final = self.models / name
-            old = self.models / f".{name}.old"
+            old = self._old(name)
+            self._recover(name)  # a crash's leftover first, so the old copy moved aside below is this one
             if final.exists():
-                shutil.rmtree(old, ignore_errors=True)
                 os.replace(final, old)
-            os.replace(staging, final)
-            shutil.rmtree(old, ignore_errors=True)
+            try:
+                os.replace(staging, final)
+            except BaseException:
+                if old.exists() and not final.exists():
+                    os.replace(old, final)  # the replacement failed: the old model stays
+                raise
+            _sync_folder(self.models)
+            shutil.rmtree(old, ignore_errors=True)  # only now that the new model is in place
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         return StoredModel(name, final / "model.onnx", card)
 
     def remove(self, name: str) -> bool:
-        folder = self.models / name
-        if not NAME.match(name) or not folder.is_dir():
+        """Delete the model ``name``; False when there is none. It disappears at once (one rename), whole."""
+        if not NAME.match(name):
             return False
-        shutil.rmtree(folder)
+        self._recover(name)
+        folder = self.models / name
+        if not folder.is_dir():
+            return False
+        doomed = Path(tempfile.mkdtemp(prefix=f".{name}.removed.", dir=self.models))
+        os.replace(folder, doomed / name)
+        shutil.rmtree(doomed, ignore_errors=True)
         return True
+
+    def _old(self, name: str) -> Path:
+        return self.models / f".{name}.old"
+
+    def _recover(self, name: str) -> None:
+        """Finish a replacement that a crash interrupted: put ``.NAME.old`` back if NAME is missing, else delete it.
+
+        Best effort: a store on a read-only disk is still read (``get`` then finds no model under NAME).
+        """
+        old, final = self._old(name), self.models / name
+        if not old.is_dir():
+            return
+        try:
+            if (final / "model.onnx").is_file():
+                shutil.rmtree(old)
+            elif not final.exists():
+                os.replace(old, final)
+        except OSError:
+            pass
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make renames in ``folder`` durable (best effort: not every platform can fsync a folder)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _save_split(onnx_file: Path, target: Path) -> None:

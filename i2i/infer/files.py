@@ -113,7 +113,8 @@ def translate_files(jobs: list[Job], translate: Callable[[np.ndarray, str], np.n
         return job
 
     def fail(job: Job, error: Exception) -> None:
-        message = str(error) if str(job.source) in str(error) else f"{job.source}: {error}"
+        text = describe(error)
+        message = text if str(job.source) in text else f"{job.source}: {text}"
         summary.failed.append((job.source, message))
         report(f"error: {message}")
 
@@ -128,7 +129,7 @@ def translate_files(jobs: list[Job], translate: Callable[[np.ndarray, str], np.n
                 next_job += 1
             try:
                 result = translate(loaded.result(), str(job.source))
-            except (I2IError, OSError) as e:
+            except Exception as e:  # ONNX Runtime's errors, MemoryError: this file fails, not all
                 fail(job, e)
                 if progress:
                     progress(1)
@@ -151,6 +152,17 @@ def _collect(writes: list[tuple[Job, Future[Job]]], summary: Summary, fail: Call
             continue
         try:
             summary.done.append(future.result())
-        except (I2IError, OSError) as e:
+        except Exception as e:  # an encoder error or a full disk fails this file only
             fail(job, e)
     return running
+
+
+def describe(error: Exception) -> str:
+    """One line for an error: i2i's own messages as they are; others with their kind (ONNX Runtime, memory)."""
+    if isinstance(error, I2IError):
+        return str(error)
+    if isinstance(error, MemoryError):
+        return "out of memory (try --tile 512, or a smaller --size)"
+    lines = [line for line in str(error).splitlines() if line.strip()]
+    text = lines[0].strip()[:300] if lines else "no details"
+    return text if isinstance(error, OSError) else f"{type(error).__name__}: {text}"

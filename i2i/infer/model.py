@@ -9,10 +9,15 @@ import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import ModelError
+
+if TYPE_CHECKING:
+    import onnx
+    import onnxruntime as ort
 
 PREFIX = "i2i."
 FORMAT_VERSION = 1
@@ -44,7 +49,7 @@ class ModelInfo:
     value_range: str = "-1,1"
     normalisation: str = "x / 127.5 - 1, RGB, NCHW"
     network: str = ""  # JSON of the network spec that was exported
-    norm_layers: int = 0  # per-image norm layers whose statistics can be given (inputs mean_K, var_K)
+    norm_layers: int = 0  # per-image norm layers whose statistics can be given (tensors normK_mean, normK_var)
 
     def to_metadata(self) -> dict[str, str]:
         meta = {f"{PREFIX}{k}": str(v) for k, v in dataclasses.asdict(self).items()}
@@ -83,8 +88,8 @@ def choose_providers(device: str) -> list[str]:
         return ["CPUExecutionProvider"]
     if device == "cuda":
         if "CUDAExecutionProvider" not in available:
-            raise ModelError("--device cuda: this onnxruntime has no CUDA support (install onnxruntime-gpu and a "
-                             "CUDA driver)")
+            raise ModelError("--device cuda: this onnxruntime has no CUDA support (pip uninstall -y onnxruntime && "
+                             "pip install onnxruntime-gpu; `i2i doctor` checks the set-up)")
         return ["CUDAExecutionProvider", "CPUExecutionProvider"]
     if device == "auto":
         return [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
@@ -126,12 +131,17 @@ class OnnxModel:
         self.info = ModelInfo.from_metadata(self.session.get_modelmeta().custom_metadata_map, str(self.path))
         inputs, outputs = self.session.get_inputs(), self.session.get_outputs()
         self.input_name, self.output_name = inputs[0].name, outputs[0].name
-        # optional inputs (they have defaults) are listed apart: use_given_stats, norm0_mean, norm0_var, ...
+        # The statistics of per-image norm layers: files of i2i 0.1 have them as optional inputs (with defaults)
+        # and extra outputs; newer files keep them inside a plain one-input graph, exposed on first use.
         optional = {i.name for i in self.session.get_overridable_initializers()}
-        layers = self.info.norm_layers if "use_given_stats" in optional else 0
-        self.norm_inputs = statistics_inputs(layers)
-        self.stat_outputs = [o.name for o in outputs[1:]] if layers else []
+        self.norm_inputs = statistics_inputs(self.info.norm_layers)
+        self.stat_outputs = [f"measured_{name}" for name in self.norm_inputs]
+        self._options = options
+        self._tiling = self.session if "use_given_stats" in optional else None
         self.provider = self.session.get_providers()[0]
+        if device == "cuda" and self.provider != "CUDAExecutionProvider":  # ONNX Runtime fell back to the CPU
+            raise ModelError("--device cuda: ONNX Runtime could not start its CUDA provider (no GPU, or the CUDA "
+                             "and cuDNN libraries it needs are missing); `i2i doctor` checks the set-up")
 
     def __call__(self, batch: np.ndarray, stats: list[np.ndarray] | None = None) -> np.ndarray:
         batch = np.ascontiguousarray(batch, np.float32)
@@ -142,14 +152,66 @@ class OnnxModel:
             binding.bind_output(self.output_name, "cuda")
             self.session.run_with_iobinding(binding)
             return binding.copy_outputs_to_cpu()[0]
-        feed = {self.input_name: batch}
-        if stats is not None:
-            feed["use_given_stats"] = np.array(True)
-            feed.update(zip(self.norm_inputs, stats, strict=True))
-        return self.session.run([self.output_name], feed)[0]
+        if stats is None:
+            return self.session.run([self.output_name], {self.input_name: batch})[0]
+        feed = {self.input_name: batch, "use_given_stats": np.array(True)}
+        feed.update(zip(self.norm_inputs, stats, strict=True))
+        return self._statistics_session().run([self.output_name], feed)[0]
 
     def statistics(self, batch: np.ndarray) -> list[np.ndarray]:
         """The mean and variance each per-image norm layer measures on ``batch`` (empty when it has none)."""
-        if not self.stat_outputs:
+        if not self.norm_inputs:
             return []
-        return self.session.run(self.stat_outputs, {self.input_name: np.ascontiguousarray(batch, np.float32)})
+        batch = np.ascontiguousarray(batch, np.float32)
+        return self._statistics_session().run(self.stat_outputs, {self.input_name: batch})
+
+    def _statistics_session(self) -> ort.InferenceSession:
+        """A session of the graph with its norm statistics exposed (built when tiling first needs it)."""
+        if self._tiling is None:
+            import onnx
+            import onnxruntime as ort
+
+            model = with_statistics_io(onnx.load(str(self.path)), self.norm_inputs, str(self.path))
+            self._tiling = ort.InferenceSession(model.SerializeToString(), self._options,
+                                                providers=self.session.get_providers())
+        return self._tiling
+
+
+def with_statistics_io(model: onnx.ModelProto, names: list[str], where: str) -> onnx.ModelProto:
+    """Expose the statistics tensors ``names`` of an exported graph, as files of i2i 0.1 had them (in place).
+
+    Each tensor becomes an optional input of that name (its value is used when ``use_given_stats`` is true)
+    and an output ``measured_NAME`` (float32). Exported files keep the tensors inside the graph so that other
+    programs see a plain image -> image model; only i2i's tiling needs this interface.
+    """
+    from onnx import TensorProto, helper, numpy_helper
+
+    graph, wanted = model.graph, set(names)
+    produced = {out for node in graph.node for out in node.output}
+    missing = [name for name in names if name not in produced]
+    if missing:
+        raise ModelError(f"{where}: its metadata promises norm statistics the graph lacks ({missing[0]})")
+    for node in graph.node:  # every reader takes the chosen value (measured or given) ...
+        for k, name in enumerate(node.input):
+            if name in wanted:
+                node.input[k] = f"{name}:used"
+    nodes = []
+    for node in graph.node:  # ... which is chosen right after the layer measures it
+        nodes.append(node)
+        for k, name in enumerate(node.output):
+            if name in wanted:
+                node.output[k] = measured = f"{name}:measured"
+                nodes += [helper.make_node("CastLike", [name, measured], [f"{name}:given"]),
+                          helper.make_node("Where", ["use_given_stats", f"{name}:given", measured], [f"{name}:used"]),
+                          helper.make_node("Cast", [measured], [f"measured_{name}"], to=TensorProto.FLOAT)]
+    del graph.node[:]
+    graph.node.extend(nodes)
+    for info in graph.value_info:
+        if info.name in wanted:
+            info.name = f"{info.name}:measured"
+    graph.input.append(helper.make_tensor_value_info("use_given_stats", TensorProto.BOOL, []))
+    graph.input.extend(helper.make_tensor_value_info(name, TensorProto.FLOAT, None) for name in names)
+    graph.initializer.append(numpy_helper.from_array(np.array(False), "use_given_stats"))
+    graph.initializer.extend(numpy_helper.from_array(np.zeros((1, 1), np.float32), name) for name in names)
+    graph.output.extend(helper.make_tensor_value_info(f"measured_{name}", TensorProto.FLOAT, None) for name in names)
+    return model

@@ -11,14 +11,29 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..errors import ConfigError
+
 TileFn = Callable[[np.ndarray], np.ndarray]  # (h, w, C_in) float32 -> (h, w, C_out) float32
+
+
+def check_tiling(tile: int, overlap: int) -> None:
+    """Raise ConfigError unless ``tile`` > 0 and 0 <= ``overlap`` <= tile / 2: a larger overlap moves each tile
+    by a few pixels (or none at all), which means millions of model runs, or an endless loop, on a large image."""
+    if tile < 1:
+        raise ConfigError(f"tile {tile}: the tile side must be a positive number of pixels")
+    if overlap < 0:
+        raise ConfigError(f"overlap {overlap}: the overlap of tiles cannot be negative")
+    if 2 * overlap > tile:
+        raise ConfigError(f"overlap {overlap} with tile {tile}: the overlap can be at most half the tile "
+                          f"({tile // 2} or less)")
 
 
 def tile_starts(length: int, tile: int, overlap: int) -> list[int]:
     """Start offsets covering [0, length) with tiles of ``tile`` overlapping by at least ``overlap``."""
-    if length <= tile:
+    if length <= tile:  # one tile (translate_tiled makes tiles no larger than the image)
         return [0]
-    step = max(1, tile - overlap)
+    check_tiling(tile, overlap)
+    step = tile - overlap
     starts = list(range(0, length - tile, step))
     return [*starts, length - tile]
 
@@ -41,8 +56,10 @@ def translate_tiled(image: np.ndarray, run: TileFn, tile: int, overlap: int, out
     """Apply ``run`` to overlapping tiles of ``image`` (H, W, C) and blend them into an (H, W, out) float32 image.
 
     ``tile`` should be a size ``run`` accepts (a multiple of the model's size multiple); edge tiles are
-    shifted inwards so every tile has that size (or the image's, when it is smaller).
+    shifted inwards so every tile has that size (or the image's, when it is smaller). Raises ConfigError for a
+    tile or overlap that cannot work (see ``check_tiling``).
     """
+    check_tiling(tile, overlap)
     height, width = image.shape[:2]
     th, tw = min(tile, height), min(tile, width)
     ys, xs = tile_starts(height, th, overlap), tile_starts(width, tw, overlap)

@@ -10,10 +10,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..errors import DataError
+from ..errors import ConfigError, DataError
 from ..images import resize_image, round_up
 from .model import OnnxModel
-from .tiling import translate_tiled
+from .tiling import check_tiling, translate_tiled
 
 AUTO_TILE_ABOVE = 2048  # images with a longer side than this are tiled by default, to bound memory
 AUTO_TILE = 1024
@@ -28,12 +28,27 @@ class Translator:
             None runs it at its own resolution.
         tile: tile side for large images (rounded up to the model's size multiple); 0 never tiles; None
             tiles images whose longer side exceeds 2048 pixels with 1024-pixel tiles.
-        overlap: pixels shared by neighbouring tiles, blended linearly.
+        overlap: pixels shared by neighbouring tiles, blended linearly; at most half the tile.
+
+    Raises ConfigError (naming the option) for a size, tile or overlap that cannot work.
     """
 
     def __init__(self, model: OnnxModel, size: int | None = None, tile: int | None = None, overlap: int = 64) -> None:
         self.model, self.size, self.tile, self.overlap = model, size, tile, overlap
         self.multiple = model.info.size_multiple
+        if size is not None and size < 1:
+            raise ConfigError(f"--size {size}: give a positive number of pixels")
+        if tile is not None and tile < 0:
+            raise ConfigError(f"--tile {tile}: give a positive tile side in pixels (or 0 to never tile)")
+        if overlap < 0:
+            raise ConfigError(f"--overlap {overlap}: the overlap of tiles cannot be negative")
+        if tile != 0:
+            used = round_up(AUTO_TILE if tile is None else tile, self.multiple)
+            if 2 * overlap > used:
+                given = "the default tile of" if tile is None else f"--tile {tile}, so tiles of"
+                raise ConfigError(f"--overlap {overlap}: at most half the tile side ({given} {used} pixels for "
+                                  f"this model: --overlap {used // 2} or less, or a larger --tile)")
+            check_tiling(used, overlap)
 
     def __call__(self, image: np.ndarray, name: str = "image") -> np.ndarray:
         info = self.model.info

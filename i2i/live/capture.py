@@ -81,13 +81,42 @@ class CaptureThread(threading.Thread):
         self.interval = 1.0 / pace if pace else 0.0
         self.attempts, self.wait = attempts, wait
         self.stopping = threading.Event()
-        self.reconnects = 0
-        self.lost = False  # the source failed for good (not an ordinary end or stop)
         self.pending: np.ndarray | None = None  # the frame read when a reconnect was tested
+        # read by the session, written here: under a lock, and frozen by stop(), so what the session reads after
+        # stop() is final even when a slow read keeps this thread alive past the session's wait for it
+        self._lock = threading.Lock()
+        self._reconnects = 0
+        self._lost = False
+
+    @property
+    def reconnects(self) -> int:
+        """Attempts made to reopen a camera or stream (final once ``stop()`` has returned)."""
+        with self._lock:
+            return self._reconnects
+
+    @property
+    def lost(self) -> bool:
+        """Whether the source failed for good, not by an ordinary end or stop (final once ``stop()`` has returned)."""
+        with self._lock:
+            return self._lost
 
     def stop(self) -> None:
-        self.stopping.set()
+        """Ask the thread to end; from here on the counts it reports no longer change."""
+        with self._lock:
+            self.stopping.set()
         self.slot.close("stopped")
+
+    def _count_reconnect(self) -> bool:
+        with self._lock:
+            if self.stopping.is_set():
+                return False
+            self._reconnects += 1
+            return True
+
+    def _mark_lost(self) -> None:
+        with self._lock:
+            if not self.stopping.is_set():
+                self._lost = True
 
     def run(self) -> None:
         index, start = 0, time.perf_counter()
@@ -108,7 +137,7 @@ class CaptureThread(threading.Thread):
                     return
                 index += 1
         except Exception as e:  # a decoder crash ends the session with its message, not a hung display loop
-            self.lost = True
+            self._mark_lost()
             self.slot.close(f"{self.source.description}: {e}")
         finally:
             self.slot.close("stopped")
@@ -121,11 +150,10 @@ class CaptureThread(threading.Thread):
                 return None
             return "end of source"
         for _ in range(self.attempts):
-            if self.stopping.wait(self.wait):
+            if self.stopping.wait(self.wait) or not self._count_reconnect():
                 return "stopped"
-            self.reconnects += 1
             if self.source.reopen() and (image := self.source.read()) is not None:
                 self.pending = image
                 return None
-        self.lost = True
+        self._mark_lost()
         return f"{self.source.description} stopped delivering frames (gave up after {self.attempts} reconnects)"

@@ -8,6 +8,7 @@ frame leaves no file).
 from __future__ import annotations
 
 import os
+import tempfile
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -28,11 +29,7 @@ class Recorder:
     """
 
     def __init__(self, path: str | os.PathLike[str], fps: float, realtime: bool) -> None:
-        self.path = Path(path)
-        if self.path.suffix.lower() not in CODECS:
-            raise ConfigError(f"--record {path}: use one of {', '.join(CODECS)} (the extension picks the codec)")
-        if not self.path.parent.is_dir():
-            raise ConfigError(f"--record {path}: no folder {self.path.parent}")
+        self.path = check_record_path(path)
         self.fps, self.realtime = fps, realtime
         self.writer: cv2.VideoWriter | None = None
         self.target: AbstractContextManager[Path] | None = None  # the atomic_path the writer fills
@@ -56,7 +53,11 @@ class Recorder:
 
     def _open(self, width: int, height: int) -> None:
         self.target = atomic_path(self.path, suffix=self.path.suffix)
-        temp = self.target.__enter__()
+        try:
+            temp = self.target.__enter__()
+        except OSError as e:  # the folder became unwritable since the session started
+            self.target = None
+            raise ConfigError(f"--record {self.path}: cannot write in {self.path.parent} ({e.strerror or e})") from None
         self.size = (width, height)
         fourcc = cv2.VideoWriter_fourcc(*CODECS[self.path.suffix.lower()])
         self.writer = cv2.VideoWriter(str(temp), fourcc, self.fps, self.size)
@@ -74,3 +75,33 @@ class Recorder:
         self.writer = None
         self.target.__exit__(None, None, None)
         return self.path
+
+
+def check_record_path(path: str | os.PathLike[str]) -> Path:
+    """``path`` as a Path if a recording can be written there, else a one-line ConfigError naming it."""
+    target = Path(path)
+    if target.suffix.lower() not in CODECS:
+        raise ConfigError(f"--record {path}: use one of {', '.join(CODECS)} (the extension picks the codec)")
+    if not target.parent.is_dir():
+        raise ConfigError(f"--record {path}: no folder {target.parent}")
+    check_writable(target, "--record")
+    return target
+
+
+def check_writable(path: str | os.PathLike[str], option: str) -> None:
+    """One-line ConfigError unless a file can be created beside ``path`` (in its nearest existing folder).
+
+    Tried for real (a probe file, removed at once): permissions, read-only disks and full quotas all show.
+    """
+    target = Path(path)
+    if target.is_dir():
+        raise ConfigError(f"{option} {path}: is a folder; give a file name")
+    folder = target.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".probe", dir=folder)
+    except OSError as e:
+        raise ConfigError(f"{option} {path}: cannot write in {folder} ({e.strerror or e})") from None
+    os.close(fd)
+    os.unlink(probe)

@@ -12,7 +12,6 @@ import json
 import os
 import signal
 import statistics
-import sys
 import threading
 import time
 from collections import deque
@@ -24,14 +23,14 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .. import __version__
+from .. import __version__, doctor
 from ..errors import DisplayError, I2IError
 from ..fileio import atomic_write_text
 from ..images import round_up, write_image
 from ..infer.model import OnnxModel
 from ..infer.translate import Translator
 from .capture import RECONNECT_ATTEMPTS, RECONNECT_WAIT, CaptureThread, FrameSlot
-from .recorder import Recorder
+from .recorder import Recorder, check_writable
 from .sources import FrameSource
 from .view import FITS, VIEWS, Fitted, compose, fit, overlay
 
@@ -41,22 +40,13 @@ KEY_ESC = 27
 
 def check_display() -> None:
     """Raise DisplayError unless OpenCV can open a window (checked first: OpenCV aborts the process otherwise)."""
-    gui = next((line.split(":", 1)[1].strip() for line in cv2.getBuildInformation().splitlines()
-                if line.strip().startswith("GUI:")), "")
-    if gui.upper() in ("", "NONE"):
-        raise DisplayError("this OpenCV has no GUI support (opencv-python-headless is installed): "
-                           "pip install --force-reinstall opencv-python, or run with --no-window")
-    if sys.platform.startswith("linux"):
-        display = os.environ.get("DISPLAY", "")
-        if os.environ.get("WAYLAND_DISPLAY"):
-            return
-        if not display:
-            raise DisplayError("no display here (DISPLAY is not set): run with --no-window, and --record "
-                               "and/or --report to keep the results")
-        if display.startswith(":"):  # a local X server listens on a socket named after the display number
-            number = display[1:].split(".")[0]
-            if not Path(f"/tmp/.X11-unix/X{number}").exists():
-                raise DisplayError(f"no X server at DISPLAY={display}: run with --no-window, or start one")
+    if not doctor.gui_backend(doctor.opencv_build_information()):
+        raise DisplayError(f"this OpenCV is the headless build (no windows): {doctor.opencv_gui_fix()}; or run with "
+                           "--no-window (`i2i doctor` checks the set-up)")
+    problem = doctor.display_problem()
+    if problem:
+        raise DisplayError(f"no display here ({problem}): run with --no-window, and --record and/or --report to "
+                           "keep the results (`i2i doctor` checks the set-up)")
 
 
 def _point_qt_at_system_fonts() -> None:
@@ -68,6 +58,18 @@ def _point_qt_at_system_fonts() -> None:
         if Path(folder).is_dir():
             os.environ["QT_QPA_FONTDIR"] = folder
             return
+
+
+def _open_window(on_mouse: Callable[..., None]) -> None:
+    """Create the window; an OpenCV that cannot (no GUI backend after all) is a DisplayError, not a traceback."""
+    _point_qt_at_system_fonts()
+    try:
+        cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
+        cv2.setMouseCallback(WINDOW, on_mouse)
+    except cv2.error as e:
+        reason = str(e).strip().splitlines()[-1][:160] if str(e).strip() else "no details"
+        raise DisplayError(f"OpenCV cannot open a window ({reason}): run with --no-window (`i2i doctor` checks "
+                           "the set-up)") from None
 
 
 @dataclass
@@ -104,6 +106,7 @@ class LiveReport:
     latency_ms: dict[str, float] = field(default_factory=dict)  # frame read -> picture shown
     model_ms: dict[str, float] = field(default_factory=dict)  # the model's run alone
     dropped_frames: int = 0
+    skipped_files: int = 0  # unreadable images a folder source passed over (each named as it happened)
     reconnects: int = 0
     stopped: str = ""
     source_lost: bool = False
@@ -183,6 +186,8 @@ class LiveSession:
             realtime = self.source.live or options.realtime is not None
             fps = options.realtime or self.source.fps or 30.0
             recorder = Recorder(options.record, fps, realtime) if options.record else None
+            if options.report:
+                check_writable(options.report, "--report")
             translator, side = self.models.current()
         except BaseException:
             self.source.close()
@@ -199,12 +204,12 @@ class LiveSession:
         if on_main_thread:  # Ctrl-C ends the loop between frames, so the recording and report are complete
             previous_handler = signal.signal(signal.SIGINT, self._interrupt)
         capture.start()  # from here the capture thread owns the source, and closes it
+        said = 0  # skipped files of a folder source already named
         try:
             if options.window:
-                _point_qt_at_system_fonts()
-                cv2.namedWindow(WINDOW, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
-                cv2.setMouseCallback(WINDOW, self._on_mouse)
+                _open_window(self._on_mouse)
             while options.frames is None or shown < options.frames:
+                said = self._say_skipped(said)
                 if self.interrupted:
                     stopped = "interrupted"
                     break
@@ -239,8 +244,9 @@ class LiveSession:
         finally:
             if on_main_thread:
                 signal.signal(signal.SIGINT, previous_handler)
-            capture.stop()
+            capture.stop()  # freezes its counts: read below, they are final even if a slow read outlasts the join
             capture.join(timeout=2)
+            said = self._say_skipped(said)
             recording = recorder.finish() if recorder is not None else None
             if options.window:
                 cv2.destroyAllWindows()
@@ -250,7 +256,8 @@ class LiveSession:
             model=self.models.name, source=self.source_name, provider=translator.model.provider, size=side,
             view=self.view, frames=shown, seconds=round(seconds, 3),
             fps=round(shown / seconds, 2) if shown and seconds > 0 else 0.0, latency_ms=_summary(latencies),
-            model_ms=_summary(model_times), dropped_frames=slot.dropped, reconnects=capture.reconnects,
+            model_ms=_summary(model_times), dropped_frames=slot.dropped, skipped_files=said,
+            reconnects=capture.reconnects,
             stopped=stopped, source_lost=capture.lost, recording=str(recording) if recording else None,
             recorded_frames=recorder.frames if recorder is not None else 0,
             finished=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
@@ -260,6 +267,13 @@ class LiveSession:
 
     def _interrupt(self, signum: int, frame: Any) -> None:
         self.interrupted = True
+
+    def _say_skipped(self, said: int) -> int:
+        """Name the unreadable files the source passed over since the last call; the count named so far."""
+        skipped = self.source.skipped()
+        for line in skipped[said:]:
+            self.say(f"skipped {line}")
+        return max(said, len(skipped))
 
     def _render(self) -> None:
         """Draw the last translated frame in the current view, with the figures (and BGR for window/recording)."""
@@ -274,28 +288,34 @@ class LiveSession:
             self.bgr = cv2.cvtColor(self.picture, cv2.COLOR_RGB2BGR)
 
     def _handle_window(self, new_picture: bool) -> str | None:
-        """Show a new picture, then read a key: 'quit', 'model' (switch), or None."""
-        if new_picture:
-            size = self.bgr.shape[1], self.bgr.shape[0]
-            if size != self.window_size:  # the first picture, or a new view: the window takes its size
-                cv2.resizeWindow(WINDOW, *size)
-                self.window_size = size
-            cv2.imshow(WINDOW, self.bgr)
-        key = cv2.waitKey(30 if self.paused else 1) & 0xFF
-        if key in (ord("q"), KEY_ESC) or cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) < 1:
-            return "quit"
-        if key == ord("s"):
-            self._snapshot()
-        elif key == ord("m") and len(self.models.models) > 1:
-            return "model"
-        elif key in (ord(" "), ord("v")):
-            if key == ord(" "):
-                self.paused = not self.paused
-            else:
-                self.view = VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)]
-            self._render()  # paused or in a new view: show the same frame redrawn
-            return self._handle_window(new_picture=True)
-        return None
+        """Show a new picture, then read keys: 'quit', 'model' (switch), or None.
+
+        Pause and view keys redraw the same frame and read the next key here, in a loop (not by recursion, so
+        any number of them in a row, or a pause of any length, costs no stack).
+        """
+        while True:
+            if new_picture:
+                size = self.bgr.shape[1], self.bgr.shape[0]
+                if size != self.window_size:  # the first picture, or a new view: the window takes its size
+                    cv2.resizeWindow(WINDOW, *size)
+                    self.window_size = size
+                cv2.imshow(WINDOW, self.bgr)
+            key = cv2.waitKey(30 if self.paused else 1) & 0xFF
+            if key in (ord("q"), KEY_ESC) or cv2.getWindowProperty(WINDOW, cv2.WND_PROP_VISIBLE) < 1:
+                return "quit"
+            if key == ord("s"):
+                self._snapshot()
+            elif key == ord("m") and len(self.models.models) > 1:
+                return "model"
+            elif key in (ord(" "), ord("v")):
+                if key == ord(" "):
+                    self.paused = not self.paused
+                else:
+                    self.view = VIEWS[(VIEWS.index(self.view) + 1) % len(VIEWS)]
+                self._render()  # paused or in a new view: show the same frame redrawn
+                new_picture = True
+                continue
+            return None
 
     def _switch_model(self) -> tuple[Translator, int]:
         self.models.next()
@@ -307,7 +327,11 @@ class LiveSession:
         self.snapshots += 1
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
         path = self.options.snapshots / f"i2i-{self.models.name}-{stamp}-{self.snapshots}.png"
-        write_image(path, self.picture)
+        try:
+            write_image(path, self.picture)
+        except (OSError, I2IError) as e:  # a snapshot that cannot be written must not end the session
+            self.say(f"snapshot not saved: {path}: {getattr(e, 'strerror', None) or e}")
+            return
         self.say(f"snapshot: {path}")
 
     def _on_mouse(self, event: int, x: int, y: int, flags: int, param: Any) -> None:

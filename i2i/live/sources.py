@@ -46,6 +46,10 @@ class FrameSource(ABC):
     def close(self) -> None:  # noqa: B027  (nothing to release by default)
         """Release the device or file."""
 
+    def skipped(self) -> list[str]:
+        """Files passed over because they could not be read, one line each, in order (image folders)."""
+        return []
+
 
 class CaptureSource(FrameSource):
     """A camera, video file or stream read through ``cv2.VideoCapture``."""
@@ -97,6 +101,8 @@ class FolderSource(FrameSource):
         if not self.paths:
             raise SourceError(f"{folder}: no images in this folder")
         self.description, self.position = f"{folder} ({len(self.paths)} images)", 0
+        self.problems: list[str] = []  # one line per unreadable file (each once, however often the folder loops)
+        self.bad: set[Path] = set()
 
     def read(self) -> np.ndarray | None:
         while self.position < len(self.paths):
@@ -104,10 +110,16 @@ class FolderSource(FrameSource):
             self.position += 1
             try:
                 image = read_image(path, channels=3)
-            except DataError:
-                continue  # an unreadable file is skipped, as a dropped frame
+            except DataError as e:  # skipped, as a dropped frame, and said once (see ``skipped``)
+                if path not in self.bad:
+                    self.bad.add(path)
+                    self.problems.append(str(e))
+                continue
             return image
         return None
+
+    def skipped(self) -> list[str]:
+        return self.problems
 
     def rewind(self) -> bool:
         self.position = 0
@@ -136,7 +148,8 @@ def open_camera(index: int) -> FrameSource:
                 found.append(other)
             probe.release()
     where = f"cameras found at {', '.join(map(str, found))}" if found else "no camera found"
-    raise SourceError(f"no camera at index {index} (tried indices {', '.join(map(str, tried))}: {where})")
+    raise SourceError(f"no camera at index {index} (tried indices {', '.join(map(str, tried))}: {where}); "
+                      "`i2i doctor` lists the camera devices and their permissions")
 
 
 def open_source(spec: str) -> FrameSource:

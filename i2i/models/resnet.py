@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from ..config import NormKind
+from ..errors import ConfigError
 from ..nn import conv_bias, norm_layer
 from .registry import NETWORKS
 
@@ -39,6 +40,9 @@ class ResnetGenerator(nn.Module):
                  dropout: bool = False, n_blocks: int = 9, block: type[nn.Module] = ResnetBlock) -> None:
         """``block(dim, norm, dropout, bias)`` builds each residual block (compact variants swap it)."""
         super().__init__()
+        if n_blocks < 1:
+            raise ConfigError(f"a ResNet generator needs at least one residual block, got {n_blocks} "
+                              "(resnet_6blocks, resnet_9blocks, ...)")
         bias = conv_bias(norm)
         layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(in_channels, ngf, 7, bias=bias),
                                    norm_layer(norm, ngf), nn.ReLU(True)]

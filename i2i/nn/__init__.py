@@ -2,6 +2,6 @@
 
 from .init import init_weights
 from .modes import inference_mode
-from .norm import conv_bias, norm_layer
+from .norm import conv_bias, keeps_channels_last, norm_layer
 
-__all__ = ["conv_bias", "inference_mode", "init_weights", "norm_layer"]
+__all__ = ["conv_bias", "inference_mode", "init_weights", "keeps_channels_last", "norm_layer"]

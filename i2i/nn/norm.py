@@ -26,3 +26,17 @@ def conv_bias(kind: NormKind) -> bool:
     and instance layouts matter for importing its checkpoints, so i2i keeps the bias there.
     """
     return kind != "batch"
+
+
+# Layers whose CUDA kernels return a contiguous (NCHW) tensor for a channels-last input: a network that has
+# them pays a transpose there and another at the next convolution (measured in bench/layers.py).
+_LAYOUT_BREAKING = (nn.modules.instancenorm._InstanceNorm, nn.ReflectionPad2d, nn.ReplicationPad2d)
+
+
+def keeps_channels_last(net: nn.Module) -> bool:
+    """Whether every layer of ``net`` keeps a channels-last input channels-last on CUDA (batch norm, zero padding).
+
+    Instance norm and reflection padding do not, so the ResNet generators and instance-norm discriminators
+    train fastest in the default layout.
+    """
+    return not any(isinstance(m, _LAYOUT_BREAKING) for m in net.modules())

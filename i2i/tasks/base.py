@@ -6,6 +6,7 @@ A task owns its networks, losses and optimizers and knows the order of one optim
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
@@ -33,6 +34,9 @@ class Task(ABC):
     name: ClassVar[str]
     method_config: ClassVar[type[MethodConfig]]
     generators: ClassVar[tuple[str, ...]]  # networks a user runs after training (export, translate)
+    # Whether train_step can be captured in a CUDA graph: no host synchronisation (.item(), a branch on a
+    # tensor's value) and the same kernels every step. The loop then replays it (engine/graphs.py).
+    graph_capturable: ClassVar[bool] = True
 
     def __init__(self, config: TrainConfig, device: torch.device, precision: Precision | None = None) -> None:
         self.config, self.device = config, device
@@ -41,6 +45,9 @@ class Task(ABC):
         # What train_step calls. The loop may swap in wrapped modules (torch.compile, DDP); the raw
         # modules in self.networks stay the ones that are saved, so checkpoints never hold wrapper prefixes.
         self.call: dict[str, Callable[..., Any]] = dict(self.networks.items())
+        # For networks the loop wrapped in DistributedDataParallel: the wrapper's no_sync(), entered while the
+        # network is frozen so that its forward passes prepare no gradient reduction (see ``frozen``).
+        self.no_sync: dict[str, Callable[[], contextlib.AbstractContextManager[Any]]] = {}
         self.optimizers = self.build_optimizers()
 
     # --- what a method declares -------------------------------------------------------------------
@@ -118,6 +125,20 @@ class Task(ABC):
         params = list(itertools.chain.from_iterable(self.networks[n].parameters() for n in names))
         fused = self.device.type in ("cpu", "cuda")
         return torch.optim.Adam(params, lr=optim.lr, betas=(optim.beta1, optim.beta2), fused=fused or None)
+
+    @contextmanager
+    def frozen(self, *names: str) -> Iterator[None]:
+        """Inside the block, the named networks get no gradients (the other network's step).
+
+        Under DDP their forward passes also skip the gradient-reduction bookkeeping: a frozen network's
+        parameters receive no gradient, and a reduction prepared for them would never complete.
+        """
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(frozen(*(self.networks[n] for n in names)))
+            for name in names:
+                if name in self.no_sync:
+                    stack.enter_context(self.no_sync[name]())
+            yield
 
     def state_dict(self) -> dict[str, Any]:
         """State beyond networks and optimizers that a resume needs (for example image pools)."""

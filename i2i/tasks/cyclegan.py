@@ -25,7 +25,7 @@ from ..errors import ConfigError
 from ..losses import GANLoss, gradient_penalty
 from ..models import NetworkSpec, spec_for
 from ..nn import inference_mode
-from .base import TASKS, Batch, Task, backward_step, frozen
+from .base import TASKS, Batch, Task, backward_step
 from .image_pool import ImagePool
 
 
@@ -34,12 +34,12 @@ class CycleGANConfig(MethodConfig):
     """CycleGAN options."""
 
     gan_mode: GANMode = option("lsgan", "GAN objective")
-    lambda_a: float = option(10.0, "weight of the cycle loss A -> B -> A", flag="--lambda-A")
-    lambda_b: float = option(10.0, "weight of the cycle loss B -> A -> B", flag="--lambda-B")
+    lambda_a: float = option(10.0, "weight of the cycle loss A -> B -> A", flag="--lambda-A", minimum=0)
+    lambda_b: float = option(10.0, "weight of the cycle loss B -> A -> B", flag="--lambda-B", minimum=0)
     lambda_identity: float = option(0.5, "weight of the identity loss, relative to the cycle weights "
-                                         "(0: none; needs as many input as output channels)")
-    pool_size: int = option(50, "generated images kept for the discriminators (0: no history)")
-    lambda_gp: float = option(10.0, "weight of the gradient penalty (wgangp only)")
+                                         "(0: none; needs as many input as output channels)", minimum=0)
+    pool_size: int = option(50, "generated images kept for the discriminators (0: no history)", minimum=0)
+    lambda_gp: float = option(10.0, "weight of the gradient penalty (wgangp only)", minimum=0)
 
 
 @TASKS.register("cyclegan")
@@ -89,8 +89,8 @@ class CycleGAN(Task):
         super().__init__(config, device, precision)
         self.method: CycleGANConfig = config.method  # type: ignore[assignment]
         self.gan = GANLoss(self.method.gan_mode)
-        self.fake_a_pool = ImagePool(self.method.pool_size, config.run.seed)
-        self.fake_b_pool = ImagePool(self.method.pool_size, config.run.seed + 1)
+        self.fake_a_pool = ImagePool(self.method.pool_size)  # each rank of a distributed run keeps its own
+        self.fake_b_pool = ImagePool(self.method.pool_size)
 
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"G": self.adam("G_A", "G_B"), "D": self.adam("D_A", "D_B")}
@@ -105,7 +105,7 @@ class CycleGAN(Task):
         with self.precision.autocast():
             fake_b, fake_a = G_A(real_a), G_B(real_b)
             rec_a, rec_b = G_B(fake_b), G_A(fake_a)
-        with frozen(self.networks["D_A"], self.networks["D_B"]), self.precision.autocast():
+        with self.frozen("D_A", "D_B"), self.precision.autocast():
             pred_fake_b, pred_fake_a = D_A(fake_b), D_B(fake_a)
         losses["G_A"] = self.gan.g_loss(pred_fake_b)
         losses["G_B"] = self.gan.g_loss(pred_fake_a)

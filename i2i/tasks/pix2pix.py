@@ -21,7 +21,7 @@ from ..engine.precision import Precision
 from ..losses import GANLoss, gradient_penalty
 from ..models import NetworkSpec, spec_for
 from ..nn import inference_mode
-from .base import TASKS, Batch, Task, backward_step, frozen
+from .base import TASKS, Batch, Task, backward_step
 from .metrics import paired_metrics
 
 
@@ -30,8 +30,8 @@ class Pix2PixConfig(MethodConfig):
     """pix2pix options."""
 
     gan_mode: GANMode = option("vanilla", "GAN objective")
-    lambda_l1: float = option(100.0, "weight of the L1 loss to the target")
-    lambda_gp: float = option(10.0, "weight of the gradient penalty (wgangp only)")
+    lambda_l1: float = option(100.0, "weight of the L1 loss to the target", minimum=0)
+    lambda_gp: float = option(10.0, "weight of the gradient penalty (wgangp only)", minimum=0)
 
 
 @TASKS.register("pix2pix")
@@ -89,7 +89,7 @@ class Pix2Pix(Task):
         backward_step(self.precision, self.optimizers["D"], loss_d)
 
         # 2. G: fool D, and stay close to the target
-        with frozen(self.networks["D"]), self.precision.autocast():
+        with self.frozen("D"), self.precision.autocast():
             pred_fake = D(torch.cat([real_a, fake_b], 1))
         loss_g_gan = self.gan.g_loss(pred_fake)
         loss_g_l1 = F.l1_loss(fake_b.float(), real_b) * self.method.lambda_l1
