@@ -346,3 +346,36 @@ def test_models_commands(server: FileServer, tmp_path: Path, monkeypatch: pytest
     assert json.loads(capsys.readouterr().out)["architecture"] == "unet_128"
     assert main(["models", "remove", "mine"]) == 0 and main(["models", "remove", "mine"]) == 2
     assert "no stored model 'mine'" in capsys.readouterr().err
+
+
+def test_weights_are_fetched_once_checked_and_taken_from_a_mirror(server: FileServer, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    import hashlib
+
+    from i2i.errors import ConfigError
+    from i2i.hub import weights
+
+    monkeypatch.setenv("I2I_HOME", str(tmp_path / "home"))
+    body = b"weights " * 1000
+    digest = hashlib.sha256(body).hexdigest()
+    monkeypatch.setitem(weights.WEIGHTS, "test-net", weights.WeightsFile(
+        "test-net", f"net-{digest[:8]}.pth", f"{server.url}/publisher/net.pth", digest[:8], "test licence"))
+    server.files["/mirror/weights/" + f"net-{digest[:8]}.pth"] = body
+    lines: list[str] = []
+    path = weights.weights_path("test-net", mirror=f"{server.url}/mirror", say=lines.append)
+    assert path.read_bytes() == body and path.parent == tmp_path / "home" / "weights"
+    assert any("test licence" in line for line in lines)
+    requests = len(server.requests)
+    assert weights.weights_path("test-net", say=lines.append) == path and len(server.requests) == requests
+    given = tmp_path / "mine.pth"
+    given.write_bytes(b"fine-tuned")
+    assert weights.weights_path("test-net", given=given) == given  # a user's file is used as it is
+    with pytest.raises(ConfigError, match=r"nope\.pth: no such weights file"):
+        weights.weights_path("test-net", given=tmp_path / "nope.pth")
+    path.unlink()
+    server.files["/publisher/net.pth"] = b"something else"
+    with pytest.raises(DownloadError, match=r"checksum mismatch .* the file was deleted"):
+        weights.weights_path("test-net", say=lines.append)
+    assert not path.exists()
+    with pytest.raises(ConfigError, match="no weights called 'test-nett' \\(did you mean 'test-net'\\?\\)"):
+        weights.weights_path("test-nett")

@@ -17,7 +17,8 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="i2i export", description="Export a trained generator to ONNX.",
                                      epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("source", metavar="RUN_DIR|CHECKPOINT", help="a run folder or a .safetensors checkpoint")
-    parser.add_argument("--which", help="the generator to export (default: G for pix2pix, G_A for CycleGAN)")
+    parser.add_argument("--which", help="the generator to export (default: the run's first: G for pix2pix, "
+                                        "G_A for CycleGAN)")
     parser.add_argument("--out", metavar="PATH", help="the .onnx file to write (default: export/NAME.onnx)")
     parser.add_argument("--name", help="registry name (default: the run's name, plus _G_B for the second generator)")
     parser.add_argument("--opset", type=int, default=18, help="ONNX opset (default: 18)")

@@ -62,7 +62,7 @@ def config_from_args(task: str | None, config_file: str | None, changes: dict[st
         raise ConfigError(f"{config_file}: is a {file_task} config, but the task given is {task}")
     task = task or file_task
     if not task:
-        raise ConfigError("choose a task: i2i train pix2pix|cyclegan --data FOLDER (or --resume RUN_DIR)")
+        raise ConfigError(f"choose a task: i2i train {'|'.join(TASKS.names())} --data FOLDER (or --resume RUN_DIR)")
     config = default_config(task)
     if file_data:
         config = apply_overrides(config, {**file_data, "task": task}, str(config_file))

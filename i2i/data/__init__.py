@@ -1,11 +1,12 @@
 """Data: dataset layouts, the pre-training scan, augmentation, datasets and sampling."""
 
 from .build import DataSplits, paired_data, unpaired_data
-from .datasets import PairedDataset, UnpairedDataset
-from .layouts import PairSource, find_paired, find_unpaired
+from .datasets import PairedDataset, UnpairedDataset, load_pair
+from .layouts import VAL_SPLITS, PairSource, find_paired, find_unpaired
 from .sampler import EpochSampler
 
 __all__ = [
+    "VAL_SPLITS",
     "DataSplits",
     "EpochSampler",
     "PairSource",
@@ -13,6 +14,7 @@ __all__ = [
     "UnpairedDataset",
     "find_paired",
     "find_unpaired",
+    "load_pair",
     "paired_data",
     "unpaired_data",
 ]

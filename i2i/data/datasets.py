@@ -36,6 +36,18 @@ def split_side_by_side(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return image[:, :half], image[:, half:]
 
 
+def load_pair(src: PairSource, input_nc: int = 3, output_nc: int = 3,
+              direction: Direction = "AtoB") -> tuple[np.ndarray, np.ndarray]:
+    """The untransformed (input, target) images of one pair, in ``direction``, with the channels asked for."""
+    if src.b is None:
+        a, b = split_side_by_side(read_image(src.a))
+    else:
+        a, b = read_image(src.a), read_image(src.b)
+    if direction == "BtoA":
+        a, b = b, a
+    return to_channels(a, input_nc), to_channels(b, output_nc)
+
+
 class PairedDataset(Dataset):
     """Aligned pairs: {'A': input, 'B': target, 'path': the source file}; ``direction`` BtoA swaps them."""
 
@@ -50,14 +62,7 @@ class PairedDataset(Dataset):
 
     def load_pair(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         """The untransformed (input, target) images of pair ``index``, in the configured direction."""
-        src = self.sources[index]
-        if src.b is None:
-            a, b = split_side_by_side(read_image(src.a))
-        else:
-            a, b = read_image(src.a), read_image(src.b)
-        if self.direction == "BtoA":
-            a, b = b, a
-        return to_channels(a, self.input_nc), to_channels(b, self.output_nc)
+        return load_pair(self.sources[index], self.input_nc, self.output_nc, self.direction)
 
     def __getitem__(self, key: SampleKey | int) -> dict[str, Any]:
         epoch, index = _key(key)

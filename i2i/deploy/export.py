@@ -22,8 +22,6 @@ import numpy as np
 
 from .. import __version__
 from ..compat import require_torch
-from ..data.datasets import split_side_by_side
-from ..data.layouts import VAL_SPLITS, find_paired, find_unpaired
 from ..engine.checkpoint import latest_checkpoint, load_checkpoint
 from ..errors import CheckpointError, ConfigError, DataError, I2IError, WriteError
 from ..fileio import atomic_write_text, sha256_of, write_error
@@ -89,17 +87,16 @@ def export_run(source: str | Path, which: str | None = None, out: str | Path | N
         raise CheckpointError(f"{source}: no checkpoint (expected {path})")
     checkpoint = load_checkpoint(path, with_state=False)
     config = config_from_dict(checkpoint.config, str(path))
-    generators = task_class(config.task).generators
-    which = which or generators[0]
-    if which not in generators:
-        raise ConfigError(f"--which {which}: a {config.task} run has {', '.join(generators)}")
+    task = task_class(config.task)
+    which = which or task.generators[0]
+    if which not in task.generators:
+        raise ConfigError(f"--which {which}: a {config.task} run has {', '.join(task.generators)}")
     run_name = path.parent.parent.name if path.parent.name == "checkpoints" else path.stem
-    name = name or (run_name if which == generators[0] else f"{run_name}_{which}")
+    name = name or (run_name if which == task.generators[0] else f"{run_name}_{which}")
     spec = checkpoint.specs[which]
     net = checkpoint.build(which)
-    direction = config.data.direction if which == generators[0] else {"AtoB": "BtoA", "BtoA": "AtoB"}[
-        config.data.direction]
-    info = model_info(config.task, spec, net, config.data.crop_size, direction, batch_norm_stats)
+    info = model_info(config.task, spec, net, config.data.crop_size, task.generator_direction(config, which),
+                      batch_norm_stats)
     images = _run_images(config, which, say)
     calibration_images = _folder_images(Path(calibration)) if calibration else images
     request = ExportRequest(name, Path(out) if out else Path("export") / f"{name}.onnx", opset, fp16, int8, register,
@@ -235,25 +232,15 @@ def _folder_images(folder: Path) -> list[np.ndarray]:
 
 
 def _run_images(config: Any, which: str, say: Callable[[str], None]) -> list[np.ndarray]:
-    """Input-domain images of the run's validation (else training) data, or the package's sample image."""
-    root, backwards = config.data.root, config.data.direction == "BtoA"
+    """What the generator takes as input, from the run's data (its task knows where), or the package's sample."""
     try:
-        if config.task == "pix2pix":
-            sources = next((s for split in (*VAL_SPLITS, "train") if (s := find_paired(root, split))), [])
-            images = []
-            for src in sources[:MAX_CHECK_IMAGES]:
-                a, b = split_side_by_side(read_image(src.a)) if src.b is None else (read_image(src.a),
-                                                                                    read_image(src.b))
-                images.append(b if backwards else a)
-            return images or [read_image(PACKAGE_IMAGE)]
-        found = next((f for split in (*VAL_SPLITS, "train") if (f := find_unpaired(root, split))), None)
-        assert found is not None
-        domain = (found[0], found[1]) if not backwards else (found[1], found[0])
-        paths = domain[0] if which == "G_A" else domain[1]
-        return [read_image(p) for p in paths[:MAX_CHECK_IMAGES]]
+        images = task_class(config.task).export_inputs(config, which, MAX_CHECK_IMAGES)
     except DataError:
-        say(f"note: the run's data ({root}) is not readable here; checking on i2i's sample image instead")
+        images = []
+    if not images:
+        say(f"note: the run's data ({config.data.root}) is not readable here; checking on i2i's sample image instead")
         return [read_image(PACKAGE_IMAGE)]
+    return images
 
 
 def export_reference(pth: Path, architecture: str, norm: str, name: str, card: dict[str, Any], task: str,

@@ -300,11 +300,12 @@ class Trainer:
         return self.task.train_step(self._to_device(batch))
 
     def _to_device(self, batch: dict[str, Any]) -> dict[str, Any]:
-        """Images arrive as uint8; convert to float in [-1, 1] on the device (4x less to copy)."""
+        """Images arrive as uint8; convert them to float in the task's value range on the device (4x less to copy)."""
+        low, high = self.task.value_range
         out = {}
         for key, value in batch.items():
             if isinstance(value, torch.Tensor) and value.dtype == torch.uint8:
-                value = value.to(self.device, non_blocking=True).float().div_(127.5).sub_(1.0)
+                value = value.to(self.device, non_blocking=True).float().mul_((high - low) / 255).add_(low)
                 if self.channels_last:
                     value = value.contiguous(memory_format=torch.channels_last)
             out[key] = value

@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -37,6 +38,9 @@ class Task(ABC):
     # Whether train_step can be captured in a CUDA graph: no host synchronisation (.item(), a branch on a
     # tensor's value) and the same kernels every step. The loop then replays it (engine/graphs.py).
     graph_capturable: ClassVar[bool] = True
+    # The range the networks work in: the loop maps uint8 pixels 0..255 linearly onto it, and exported
+    # models record it so that inference does the same.
+    value_range: ClassVar[tuple[float, float]] = (-1.0, 1.0)
 
     def __init__(self, config: TrainConfig, device: torch.device, precision: Precision | None = None) -> None:
         self.config, self.device = config, device
@@ -88,6 +92,25 @@ class Task(ABC):
     def probe(networks: Mapping[str, nn.Module], batch: Batch) -> None:
         """Run every network on ``batch`` the way ``train_step`` does (a shape check on the meta device)."""
 
+    @classmethod
+    @abstractmethod
+    def example_batch(cls, config: TrainConfig) -> dict[str, torch.Tensor]:
+        """A training batch of the configured size, made with ``torch.empty`` (the caller picks the device)."""
+
+    @classmethod
+    @abstractmethod
+    def export_inputs(cls, config: TrainConfig, generator: str, limit: int) -> list[np.ndarray]:
+        """Up to ``limit`` images of what ``generator`` takes as input, from the run's validation (else training)
+        data, as (H, W, C) uint8 arrays: the export checks the ONNX model against PyTorch on them.
+
+        Raises DataError when the data is not readable here (the export then checks on a sample image).
+        """
+
+    @classmethod
+    def generator_direction(cls, config: TrainConfig, generator: str) -> str:
+        """Which way ``generator`` translates ('AtoB', 'BtoA'; '' when that means nothing), for its metadata."""
+        return ""
+
     # --- shared behaviour --------------------------------------------------------------------------
     @classmethod
     def check_config(cls, config: TrainConfig) -> int:
@@ -99,9 +122,7 @@ class Task(ABC):
         size = config.data.crop_size
         with torch.device("meta"), torch.no_grad():
             networks = {k: spec.build() for k, spec in cls.network_specs(config).items()}
-            batch_size = config.optim.batch_size
-            batch = {"A": torch.empty(batch_size, config.data.input_nc, size, size),
-                     "B": torch.empty(batch_size, config.data.output_nc, size, size)}
+            batch = cls.example_batch(config)
             try:
                 cls.probe(networks, batch)
             except (RuntimeError, ValueError) as e:  # a kernel larger than its input, a 1x1 batch-norm map
@@ -167,6 +188,13 @@ def backward_step(precision: Precision, optimizer: torch.optim.Optimizer, loss: 
     optimizer.zero_grad(set_to_none=True)
     precision.backward(loss)
     precision.step(optimizer)
+
+
+def paired_example_batch(config: TrainConfig) -> dict[str, torch.Tensor]:
+    """{'A': inputs, 'B': targets} of the configured batch and crop size (pix2pix and CycleGAN batches)."""
+    size, batch_size = config.data.crop_size, config.optim.batch_size
+    return {"A": torch.empty(batch_size, config.data.input_nc, size, size),
+            "B": torch.empty(batch_size, config.data.output_nc, size, size)}
 
 
 TASKS: Registry[type[Task]] = Registry("task")

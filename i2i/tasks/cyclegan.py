@@ -14,18 +14,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..config import GANMode, MethodConfig, ModelConfig, TrainConfig, option
-from ..data import DataSplits, unpaired_data
+from ..data import VAL_SPLITS, DataSplits, find_unpaired, unpaired_data
 from ..engine.precision import Precision
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
+from ..images import read_image
 from ..losses import GANLoss, gradient_penalty
 from ..models import NetworkSpec, spec_for
 from ..nn import inference_mode
-from .base import TASKS, Batch, Task, backward_step
+from .base import TASKS, Batch, Task, backward_step, paired_example_batch
 from .image_pool import ImagePool
 
 
@@ -84,6 +86,27 @@ class CycleGAN(Task):
         fake_b, fake_a = networks["G_A"](batch["A"]), networks["G_B"](batch["B"])
         for name, images in (("G_B", fake_b), ("G_A", fake_a), ("D_A", fake_b), ("D_B", fake_a)):
             networks[name](images)
+
+    @classmethod
+    def example_batch(cls, config: TrainConfig) -> dict[str, torch.Tensor]:
+        return paired_example_batch(config)
+
+    @classmethod
+    def export_inputs(cls, config: TrainConfig, generator: str, limit: int) -> list[np.ndarray]:
+        """Images of the domain ``generator`` translates from (G_A: A, G_B: B, as --direction orders them)."""
+        data = config.data
+        found = next((f for split in (*VAL_SPLITS, "train") if (f := find_unpaired(data.root, split))), None)
+        if found is None:
+            raise DataError(f"{data.root}: no unpaired images")
+        a_paths, b_paths = found if data.direction == "AtoB" else (found[1], found[0])
+        paths, channels = (a_paths, data.input_nc) if generator == "G_A" else (b_paths, data.output_nc)
+        return [read_image(p, channels) for p in paths[:limit]]
+
+    @classmethod
+    def generator_direction(cls, config: TrainConfig, generator: str) -> str:
+        """G_A translates the configured way, G_B back."""
+        forward = config.data.direction
+        return forward if generator == "G_A" else {"AtoB": "BtoA", "BtoA": "AtoB"}[forward]
 
     def __init__(self, config: TrainConfig, device: torch.device, precision: Precision | None = None) -> None:
         super().__init__(config, device, precision)

@@ -11,17 +11,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..config import DataConfig, GANMode, MethodConfig, ModelConfig, TrainConfig, option
-from ..data import DataSplits, paired_data
+from ..data import VAL_SPLITS, DataSplits, find_paired, load_pair, paired_data
 from ..engine.precision import Precision
 from ..losses import GANLoss, gradient_penalty
 from ..models import NetworkSpec, spec_for
 from ..nn import inference_mode
-from .base import TASKS, Batch, Task, backward_step
+from .base import TASKS, Batch, Task, backward_step, paired_example_batch
 from .metrics import paired_metrics
 
 
@@ -65,6 +66,21 @@ class Pix2Pix(Task):
     def probe(networks: Mapping[str, nn.Module], batch: Batch) -> None:
         fake = networks["G"](batch["A"])
         networks["D"](torch.cat([batch["A"], fake], 1))
+
+    @classmethod
+    def example_batch(cls, config: TrainConfig) -> dict[str, torch.Tensor]:
+        return paired_example_batch(config)
+
+    @classmethod
+    def export_inputs(cls, config: TrainConfig, generator: str, limit: int) -> list[np.ndarray]:
+        """Inputs of G: the A halves (B with --direction BtoA) of the validation (else training) pairs."""
+        data = config.data
+        sources = next((s for split in (*VAL_SPLITS, "train") if (s := find_paired(data.root, split))), [])
+        return [load_pair(src, data.input_nc, data.output_nc, data.direction)[0] for src in sources[:limit]]
+
+    @classmethod
+    def generator_direction(cls, config: TrainConfig, generator: str) -> str:
+        return config.data.direction
 
     def __init__(self, config: TrainConfig, device: torch.device, precision: Precision | None = None) -> None:
         super().__init__(config, device, precision)
