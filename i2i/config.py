@@ -98,9 +98,12 @@ class ModelConfig(Checked):
     """Which networks to build, by registered name, and how to initialise them."""
 
     net_g: str = option("unet_256", "generator: unet_128, unet_256, unet_<size>, resnet_6blocks, resnet_9blocks, "
-                                    "resnet_<n>blocks, mobile_resnet_<n>blocks (compact, for CPU inference)",
-                        flag="--netG", metavar="NAME")
-    net_d: str = option("basic", "discriminator: basic, n_layers, pixel, multiscale", flag="--netD", metavar="NAME")
+                                    "resnet_<n>blocks, mobile_resnet_<n>blocks (compact, for CPU inference); "
+                                    "super-resolution: srresnet, srresnet_<n>blocks, rrdbnet, rrdbnet_<n>blocks; "
+                                    "from noise: dcgan_g", flag="--netG", metavar="NAME")
+    net_d: str = option("basic", "discriminator: basic, n_layers, pixel, multiscale; super-resolution: srgan, "
+                                 "unet_sn; from noise: dcgan_d (the VAE's encoder: conv_encoder; the classifier: "
+                                 "small_cnn)", flag="--netD", metavar="NAME")
     ngf: int = option(64, "generator filters in the first conv layer", minimum=1)
     ndf: int = option(64, "discriminator filters in the first conv layer", minimum=1)
     n_layers_d: int = option(3, "conv layers of the n_layers and multiscale discriminators",
@@ -146,12 +149,16 @@ class RunConfig(Checked):
     dist_timeout: int = option(600, "under torchrun: seconds a process waits for the others before the job "
                                     "stops with an error", minimum=1)
     max_steps: int | None = option(None, "stop after this many optimisation steps, save and exit", minimum=0)
+    max_minutes: float | None = option(None, "stop after this many minutes of training (this session's), save and "
+                                             "exit", above=0)
     save_every_epochs: int = option(5, "keep the weights of every Nth epoch (0: only latest)", minimum=0)
     save_latest_every_steps: int = option(5000, "also save the latest checkpoint every N steps (0: per epoch)",
                                          minimum=0)
     log_every: int = option(100, "log losses every N steps", minimum=1)
     sample_every: int = option(400, "write a sample grid every N steps (0: per epoch)", minimum=0)
     tensorboard: bool = option(False, "also log to TensorBoard (needs the tensorboard extra)")
+    eval_every: int = option(0, "every N epochs, also score FID and KID (and LPIPS, PSNR, SSIM on paired data) on the "
+                                "validation images, for the metrics log and the report (0: never)", minimum=0)
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,7 @@ def atomic_path(path: str | os.PathLike[str], suffix: str = ".tmp") -> Iterator[
         if about_tmp and not isinstance(e, WriteError):
             raise write_error(target, e) from e
         raise
-    _fsync_dir(target.parent)
+    sync_folder(target.parent)
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
@@ -88,8 +88,8 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename itself durable (not possible on every platform, so best effort)."""
+def sync_folder(folder: Path) -> None:
+    """Make renames in ``folder`` durable (best effort: not every platform can fsync a folder)."""
     try:
         fd = os.open(folder, os.O_RDONLY)
     except OSError:

@@ -11,7 +11,7 @@ from conftest import SAMPLE, run_cli
 from i2i.cli.main import main
 from i2i.cli.options import collect_options
 from i2i.images import read_image
-from i2i.tasks import default_config
+from i2i.tasks import TASKS, default_config, task_class
 
 TINY = ["--netG", "unet_64", "--ngf", "8", "--ndf", "8", "--load-size", "72", "--crop-size", "64",
         "--num-workers", "0", "--no-progress", "--val-images", "2"]
@@ -22,12 +22,15 @@ def test_train_help_lists_every_option_with_its_default(capsys: pytest.CaptureFi
         main(["train", "--help"])
     assert exit_info.value.code == 0
     text = " ".join(capsys.readouterr().out.split())
-    options = collect_options({t: default_config(t) for t in ("pix2pix", "cyclegan")})
+    options = collect_options({t: default_config(t) for t in TASKS.names()},
+                              {t: task_class(t).unused_options for t in TASKS.names()})
     assert len(options) > 45
     for option in options:
         assert option.flag in text
     assert text.count("(default:") + text.count("only; default:") >= len(options)
-    assert "default: cyclegan resnet_9blocks; pix2pix unet_256" in text
+    assert "cyclegan resnet_9blocks" in text and "pix2pix unet_256" in text
+    netg = text[text.index("--netG NAME") : text.index("--netD NAME")]
+    assert "classifier" not in netg  # a method that does not use an option is left out of its help
 
 
 def test_top_level_help_and_unknown_command(capsys: pytest.CaptureFixture[str]) -> None:

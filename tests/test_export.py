@@ -93,6 +93,20 @@ def test_dynamic_batch_and_size(runs: dict[str, Path], tmp_path: Path) -> None:
     assert model(np.zeros((3, 3, 128, 192), np.float32)).shape == (3, 3, 128, 192)
 
 
+def test_a_killed_exports_staging_folder_is_removed_by_the_next(runs: dict[str, Path], tmp_path: Path) -> None:
+    """An export killed with SIGKILL leaves its hidden staging folder (full-size files); the next export to the
+    same place removes it, and leaves alone one whose process still runs."""
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    killed = tmp_path / f".m.onnx.{int(dead.stdout)}.abc123.staging"
+    running = tmp_path / f".m.onnx.{os.getpid()}.def456.staging"
+    for folder in (killed, running):
+        folder.mkdir()
+        (folder / "m.onnx").write_bytes(b"\0" * 1000)
+    export_run(runs["pix2pix"], out=tmp_path / "m.onnx", register=False, say=lambda _: None)
+    assert not killed.exists() and running.is_dir()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["m.onnx", "m.json", running.name])
+
+
 @pytest.mark.parametrize("stats", ["batch", "running"])
 def test_batch_norm_at_test_time(runs: dict[str, Path], tmp_path: Path, stats: str) -> None:
     """'batch' reproduces the reference's test mode (batch norm on each image, one image per batch), minus

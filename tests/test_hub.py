@@ -204,14 +204,18 @@ def test_store_keeps_large_weights_beside_the_graph(tmp_path: Path, monkeypatch:
 
 
 def test_pretrained_catalogue(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert len(PRETRAINED) == 23
+    assert len(PRETRAINED) == 27  # 5 pix2pix, 18 CycleGAN, 4 Real-ESRGAN
     assert {"sat2map-pix2pix", "sat2map-cyclegan", "facades_label2photo-pix2pix", "horse2zebra"} <= set(PRETRAINED)
     assert "sat2map" not in PRETRAINED
     assert PRETRAINED["day2night"].url() == "http://efrosgans.eecs.berkeley.edu/pix2pix/models-pytorch/day2night.pth"
     assert PRETRAINED["sat2map-cyclegan"].url().endswith("/cyclegan/pretrained_models/sat2map.pth")
     assert (PRETRAINED["style_monet"].architecture, PRETRAINED["day2night"].norm) == ("resnet_9blocks", "batch")
+    assert PRETRAINED["realesrgan-x4"].url() == (
+        "https://github.com/xinntao/Real-ESRGAN/releases/download/v0.1.0/RealESRGAN_x4plus.pth")
+    assert (PRETRAINED["realesrgan-x4-anime"].architecture, PRETRAINED["realesrgan-x2"].scale) == ("rrdbnet_6blocks", 2)
     monkeypatch.setenv("I2I_MODEL_MIRROR", "http://mirror/x/")
     assert PRETRAINED["horse2zebra"].url() == "http://mirror/x/cyclegan/horse2zebra.pth"
+    assert PRETRAINED["realesrgan-x2"].url() == "http://mirror/x/realesrgan/RealESRGAN_x2plus.pth"
 
 
 def test_download_resumes_after_a_dropped_connection(server: FileServer, tmp_path: Path) -> None:
@@ -343,7 +347,11 @@ def test_models_commands(server: FileServer, tmp_path: Path, monkeypatch: pytest
     listing = capsys.readouterr().out
     assert "horse2zebra" in listing and "mine" in listing and " *horse2zebra" in listing
     assert main(["models", "info", "mine"]) == 0
-    assert json.loads(capsys.readouterr().out)["architecture"] == "unet_128"
+    info = json.loads(capsys.readouterr().out)
+    assert info["architecture"] == "unet_128" and info["task"] == "pix2pix"  # the task that trains U-Nets
+    assert main(["models", "import", str(tmp_path / "g.pth"), "--arch", "unet_128", "--norm", "batch",
+                 "--name", "other", "--task", "pix2pixx"]) == 2
+    assert "--task pix2pixx" in capsys.readouterr().err
     assert main(["models", "remove", "mine"]) == 0 and main(["models", "remove", "mine"]) == 2
     assert "no stored model 'mine'" in capsys.readouterr().err
 

@@ -22,6 +22,8 @@ def test_values_at_known_logits() -> None:
     assert GANLoss("hinge").d_loss(fake, real).item() == pytest.approx(0.5 * (2 + 3))
     assert GANLoss("wgangp").d_loss(real, fake).item() == pytest.approx(0.5 * (-1 - 2))
     assert GANLoss("wgangp").g_loss(fake).item() == pytest.approx(1.0)
+    assert GANLoss("wgan").d_loss(real, fake).item() == pytest.approx(0.5 * (-1 - 2))  # the critic's estimate
+    assert not GANLoss("wgan").needs_gradient_penalty and GANLoss("wgangp").needs_gradient_penalty
 
 
 def test_multiscale_predictions_are_averaged() -> None:
@@ -34,7 +36,7 @@ def test_multiscale_predictions_are_averaged() -> None:
 
 def test_unknown_mode() -> None:
     with pytest.raises(ConfigError, match="unknown GAN loss"):
-        GANLoss("wgan")
+        GANLoss("wgann")
 
 
 def test_gradient_penalty_is_zero_for_a_unit_gradient_critic_and_trains_others() -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 import torch
@@ -67,22 +69,43 @@ def test_discriminator_shapes(name: str, kwargs: dict, out_shape: list) -> None:
     assert [tuple(o.shape) for o in outs] == out_shape
 
 
+def _example(name: str) -> tuple[nn.Module, tuple[torch.Tensor, ...], Callable[[Any], bool]]:
+    """A small instance of a registered network, an input, and what its output must look like (its role's contract)."""
+    entry = NETWORKS.entry(name)
+    role, inputs = entry.tags["role"], entry.tags.get("inputs", "image")
+    if inputs == "latent":  # noise (and labels) -> an image in tanh's range
+        net = create_model(name, latent_dim=8, channels=3, image_size=32, ngf=4)
+        return net, (torch.randn(2, 8),), lambda y: y.shape == (2, 3, 32, 32) and float(y.detach().abs().max()) <= 1.0
+    if name == "dcgan_d":  # an image -> one logit per image
+        return create_model(name, channels=2, image_size=32, ndf=4), (torch.randn(2, 2, 32, 32),), \
+            lambda y: y.shape == (2,)
+    if role == "encoder":  # an image -> mean and log-variance
+        net = create_model(name, channels=2, image_size=32, ndf=4, latent_dim=8)
+        return net, (torch.randn(2, 2, 32, 32),), lambda y: [t.shape for t in y] == [(2, 8), (2, 8)]
+    if role == "classifier":  # an image -> class logits
+        net = create_model(name, channels=2, class_names=list("abcde"), width=4)
+        return net, (torch.randn(2, 2, 32, 32),), lambda y: y.shape == (2, 5)
+    if entry.tags.get("upscales"):  # super-resolution: an image `scale` times larger ([0, 1] plus a residual)
+        net = create_model(name, in_channels=2, out_channels=2, ngf=4, scale=2)
+        return net, (torch.rand(2, 2, 32, 48),), lambda y: y.shape == (2, 2, 64, 96)
+    x = torch.randn(2, 2, 256, 256)
+    if role == "generator":  # an image of the same size, 3 channels by default, in tanh's range
+        return create_model(name, in_channels=2, ngf=4), (x,), \
+            lambda y: y.shape == (2, 3, 256, 256) and float(y.detach().abs().max()) <= 1.0
+    # a discriminator: patch logits (a list of maps for the multi-scale one)
+    return create_model(name, in_channels=2, ndf=4), (x,), \
+        lambda y: all(m.shape[:2] == (2, 1) and m.shape[2] >= 1 for m in (y if isinstance(y, list) else [y]))
+
+
 def test_every_registered_network_builds_and_runs() -> None:
-    """Each name builds a network that maps a 256x256 batch to what its role promises, with gradients."""
+    """Each name builds a network that maps an input to what its role promises, with gradients to every weight."""
     for name in list_models():
         concrete = name.replace("<size>", "64").replace("<n>", "3")
-        role = NETWORKS.entry(concrete).tags["role"]
-        net = create_model(concrete, in_channels=2, ngf=4) if role == "generator" else create_model(
-            concrete, in_channels=2, ndf=4)
-        x = torch.randn(2, 2, 256, 256)
-        out = net(x)
-        if role == "generator":  # an image of the same size, 3 channels by default, in tanh's range
-            assert out.shape == (2, 3, 256, 256) and float(out.abs().max()) <= 1.0, name
-        else:  # patch logits (a list of maps for the multi-scale discriminator)
-            maps = out if isinstance(out, list) else [out]
-            assert all(m.shape[:2] == (2, 1) and m.shape[2] >= 1 for m in maps), name
-        total = sum(m.sum() for m in (out if isinstance(out, list) else [out]))
-        total.backward()
+        net, inputs, expected = _example(concrete)
+        out = net(*inputs)
+        assert expected(out), name
+        parts = out if isinstance(out, (list, tuple)) else [out]
+        sum(part.sum() for part in parts).backward()
         assert all(p.grad is not None for p in net.parameters() if p.requires_grad), name
 
 

@@ -163,3 +163,11 @@ def test_moments_restored_from_a_checkpoint_take_their_parameters_layout() -> No
     for key in ("exp_avg", "exp_avg_sq"):
         moment = restored.state[conv.weight][key]
         assert moment.stride() == conv.weight.stride() and torch.equal(moment, saved["state"][0][key])
+
+
+def test_a_time_limit_stops_the_run_and_saves(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tiny_config("pix2pix", SAMPLE, tmp_path, data={"val_images": 0}, run={"max_minutes": 1e-4})
+    result = train(config, progress_bar=False)
+    assert result.progress.step == 1 and not result.finished and not result.interrupted  # the first step's check
+    assert "stopped at step 1" in capsys.readouterr().out
+    assert load_checkpoint(result.checkpoint).progress.step == 1

@@ -13,11 +13,17 @@ from .. import __version__
 from ..errors import I2IError, did_you_mean
 
 COMMANDS = {
-    "train": ("i2i.cli.train", "train pix2pix or CycleGAN on a data folder, or resume a run"),
+    "train": ("i2i.cli.train", "train a model on a data folder (i2i train --help lists the methods), or resume"),
     "export": ("i2i.cli.export", "export a trained generator to ONNX (checked, with a model card)"),
     "translate": ("i2i.cli.translate", "translate images, folders or globs with a named or exported model"),
+    "upscale": ("i2i.cli.upscale", "upscale images, folders or globs with a super-resolution model (SRGAN, ESRGAN)"),
     "webcam": ("i2i.cli.webcam", "translate a camera, video or image folder live, in a window or headless"),
+    "eval": ("i2i.cli.eval", "score generated images, a run or a model: FID, KID, LPIPS, PSNR, SSIM"),
+    "report": ("i2i.cli.report", "write a run's HTML report (curves, samples, evaluation), or compare runs"),
     "models": ("i2i.cli.models", "list, inspect, pull, import and remove named models"),
+    "sample": ("i2i.cli.sample", "sample images from a generator from noise (dcgan, vae)"),
+    "interpolate": ("i2i.cli.interpolate", "walk through a generator's latent space"),
+    "reconstruct": ("i2i.cli.reconstruct", "reconstruct images with a VAE, side by side"),
     "doctor": ("i2i.cli.doctor", "check the installation (versions, GPU, display, OpenCV build) and say what to fix"),
 }
 

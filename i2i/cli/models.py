@@ -17,6 +17,7 @@ EXAMPLES = """examples:
   i2i models info day2night
   i2i models pull horse2zebra                      # download, convert to ONNX, store
   i2i models import latest_net_G.pth --arch unet_256 --norm batch --name facades
+  i2i models import RealESRGAN_x4plus.pth --arch rrdbnet --scale 4 --name realesrgan-x4
   i2i models remove horse2zebra"""
 
 
@@ -29,12 +30,18 @@ def build_parser() -> argparse.ArgumentParser:
     pull = sub.add_parser("pull", help="download and convert a pretrained model")
     pull.add_argument("name")
     pull.add_argument("--mirror", metavar="URL", help="download from this mirror (or set I2I_MODEL_MIRROR)")
-    imp = sub.add_parser("import", help="convert a reference *_net_G.pth generator and store it")
+    imp = sub.add_parser("import", help="convert a reference *_net_G.pth generator, or a BasicSR / Real-ESRGAN / "
+                                        "ESRGAN super-resolution .pth, and store it")
     imp.add_argument("file", type=Path)
-    imp.add_argument("--arch", required=True, help="unet_256, unet_128, resnet_9blocks, resnet_6blocks, ...")
-    imp.add_argument("--norm", required=True, choices=("batch", "instance", "none"))
+    imp.add_argument("--arch", required=True, help="unet_256, unet_128, resnet_9blocks, resnet_6blocks, ...; "
+                                                   "rrdbnet (ESRGAN, Real-ESRGAN), srresnet (BasicSR's MSRResNet)")
+    imp.add_argument("--norm", choices=("batch", "instance", "none"),
+                     help="the normalisation of a pix2pix / CycleGAN generator (required for those)")
+    imp.add_argument("--scale", type=int, choices=(1, 2, 3, 4, 8),
+                     help="super-resolution: the factor the file must upscale by (default: read from the weights)")
     imp.add_argument("--name", required=True)
-    imp.add_argument("--task", choices=("pix2pix", "cyclegan"), help="recorded in the card (default: from --arch)")
+    imp.add_argument("--task", help="the task recorded in the card (default: the task whose generator --arch "
+                                    "is)")
     sub.add_parser("remove", help="delete a stored model").add_argument("name")
     return parser
 
@@ -55,15 +62,33 @@ def main(argv: list[str]) -> int:
         print(pull(args.name, store, args.mirror, progress=download_bar(sys.stderr.isatty())).path)
         return 0
     if args.action == "import":
-        from ..deploy.export import export_reference
-
-        task = args.task or ("pix2pix" if args.arch.startswith("unet") else "cyclegan")
-        card = {"source": str(args.file.resolve()), "licence": "as its source allows", "imported": True}
-        export_reference(args.file, args.arch, args.norm, args.name, card, task, store=store)
-        return 0
+        return _import(args, store)
     if not store.remove(args.name):
         raise ConfigError(f"no stored model '{args.name}'{did_you_mean(args.name, store.names())}")
     print(f"removed {args.name}")
+    return 0
+
+
+def _import(args: argparse.Namespace, store: ModelStore) -> int:
+    """``i2i models import``: check the flags against the architecture, then convert, check and store the file."""
+    from ..deploy.export import export_reference
+    from ..deploy.reference import is_sr_architecture
+    from ..tasks import importing_tasks, task_for_architecture
+
+    sr = is_sr_architecture(args.arch)
+    if sr and args.norm not in (None, "none"):
+        raise ConfigError(f"--norm {args.norm}: {args.arch} has no normalisation layers; leave --norm out")
+    if not sr and args.norm is None:
+        raise ConfigError(f"--norm is required for {args.arch} (batch for pix2pix's U-Nets, instance for CycleGAN's "
+                          "ResNets)")
+    if not sr and args.scale is not None:
+        raise ConfigError(f"--scale applies to super-resolution generators (rrdbnet, srresnet), not {args.arch}")
+    if args.task is not None and args.task not in importing_tasks():
+        raise ConfigError(f"--task {args.task}: imported generators are recorded as one of "
+                          f"{', '.join(importing_tasks())}{did_you_mean(args.task, importing_tasks())}")
+    task = args.task or task_for_architecture(args.arch)
+    card = {"source": str(args.file.resolve()), "licence": "as its source allows", "imported": True}
+    export_reference(args.file, args.arch, args.norm or "none", args.name, card, task, store=store, scale=args.scale)
     return 0
 
 
@@ -86,8 +111,9 @@ def _info(store: ModelStore, name: str) -> int:
     if stored is None:
         if name in PRETRAINED:
             entry = PRETRAINED[name]
-            print(f"{name}: pretrained {entry.family} {entry.architecture} ({entry.norm} norm), not downloaded yet\n"
-                  f"  source {entry.url()}")
+            kind = f"x{entry.scale}" if entry.scale > 1 else f"{entry.norm} norm"
+            print(f"{name}: pretrained {entry.family} {entry.architecture} ({kind}), not downloaded yet\n"
+                  f"  source {entry.url()}\n  licence {entry.licence}")
             return 0
         known = [*store.names(), *PRETRAINED]
         raise ConfigError(f"unknown model '{name}'{did_you_mean(name, known)}")

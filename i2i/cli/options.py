@@ -37,14 +37,18 @@ class Option:
         return f"{self.section}.{self.name}"
 
 
-def collect_options(defaults: dict[str, TrainConfig]) -> list[Option]:
-    """Every option of every task's config, merged by flag (method options can be shared)."""
+def collect_options(defaults: dict[str, TrainConfig], unused: dict[str, frozenset[str]] | None = None) -> list[Option]:
+    """Every option of every task's config, merged by flag (method options can be shared); ``unused`` names, per
+    task, the options ("section.field") that task does not use, which are left out for it."""
     options: dict[str, Option] = {}
     for task, config in defaults.items():
+        skip = (unused or {}).get(task, frozenset())
         for section in SECTIONS:
             obj = getattr(config, section)
             hints = typing.get_type_hints(type(obj))
             for f in dataclasses.fields(obj):
+                if f"{section}.{f.name}" in skip:
+                    continue
                 flag = flag_of(f)
                 if flag not in options:
                     bounds = range_text(f)

@@ -10,7 +10,7 @@ import yaml
 
 from ..config import TrainConfig, apply_overrides
 from ..errors import ConfigError
-from ..tasks import TASKS, default_config
+from ..tasks import TASKS, default_config, task_class
 from .options import add_options, check_applicable, collect_options, given_changes, reject_unknown
 
 EXAMPLES = """examples:
@@ -34,7 +34,7 @@ def build_parser(prog: str = "i2i train") -> tuple[argparse.ArgumentParser, list
     parser.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its latest checkpoint")
     parser.add_argument("--config", metavar="FILE", help="YAML file of options (a run's config.yaml works)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (log lines only)")
-    options = collect_options(defaults)
+    options = collect_options(defaults, {t: task_class(t).unused_options for t in tasks})
     add_options(parser, options, tasks)
     return parser, options
 

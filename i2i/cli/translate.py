@@ -1,4 +1,4 @@
-"""``i2i translate``: translate images, folders or globs with a named or exported model. Imports no torch."""
+"""``i2i translate`` and ``i2i upscale``: run a named or exported model on images, folders or globs. No torch."""
 
 from __future__ import annotations
 
@@ -17,22 +17,41 @@ EXAMPLES = """examples:
   i2i translate big.jpg --model h2z --tile 512    # any size, in blended 512-pixel tiles
   i2i translate 'shots/**/*.png' --model export/demo.onnx
 
-Outputs keep the input's size, orientation, format and alpha channel, and never replace an input.
+Outputs keep the input's size (times the scale of a super-resolution model), orientation, format and alpha
+channel, and never replace an input.
 Exit status: 0 when every image was translated, 1 when some failed (each is named), 2 for a usage error."""
 
+UPSCALE_EXAMPLES = """examples:
+  i2i upscale small.jpg --model sr4 -o big.png               # exactly 4x the width and height
+  i2i upscale photos/ --model realesrgan-x4 --tile 256 -o out/   # fetched on first use; a folder, in tiles
+  i2i upscale 'scans/*.png' --model export/sr4.onnx
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="i2i translate", description="Translate images with a generator.",
-                                     epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+Outputs are the model's scale times the input in each dimension and keep its orientation, format, alpha
+channel (upscaled alongside) and greyness, and never replace an input. Needs no torch.
+Exit status: 0 when every image was upscaled, 1 when some failed (each is named), 2 for a usage error."""
+
+
+def build_parser(upscale: bool = False) -> argparse.ArgumentParser:
+    """The options of ``i2i translate``, or of ``i2i upscale`` (no --size; tiles and overlap sized for SR)."""
+    prog, text, epilog = (("i2i upscale", "Upscale images with a super-resolution model.", UPSCALE_EXAMPLES) if upscale
+                          else ("i2i translate", "Translate images with a generator.", EXAMPLES))
+    parser = argparse.ArgumentParser(prog=prog, description=text, epilog=epilog,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files, folders or glob patterns")
     parser.add_argument("--model", "-m", required=True, help="a model name (i2i models list) or an .onnx file")
     parser.add_argument("-o", "--out", metavar="PATH",
                         help="output folder (or, for one input, output file); default: beside each input")
-    parser.add_argument("--size", type=int, metavar="N",
-                        help="run the model with the image's shorter side scaled to N (default: its own size)")
-    parser.add_argument("--tile", type=int, metavar="N",
-                        help="translate in N-pixel tiles (default: 1024-pixel tiles above 2048 pixels; 0: never)")
-    parser.add_argument("--overlap", type=int, default=64, metavar="M", help="overlap of tiles (default: 64)")
+    if upscale:
+        parser.add_argument("--tile", type=int, metavar="N", help="upscale in tiles of N input pixels (default: "
+                            "tiles whose output is 1024 pixels, for inputs above 2048 / scale; 0: never)")
+        parser.add_argument("--overlap", type=int, default=16, metavar="M",
+                            help="overlap of tiles, in input pixels (default: 16)")
+    else:
+        parser.add_argument("--size", type=int, metavar="N",
+                            help="run the model with the image's shorter side scaled to N (default: its own size)")
+        parser.add_argument("--tile", type=int, metavar="N",
+                            help="translate in N-pixel tiles (default: 1024-pixel tiles above 2048 pixels; 0: never)")
+        parser.add_argument("--overlap", type=int, default=64, metavar="M", help="overlap of tiles (default: 64)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                         help="ONNX Runtime device (default: CUDA when onnxruntime-gpu sees one)")
     parser.add_argument("--max-pixels", type=int, default=100_000_000, metavar="N",
@@ -45,18 +64,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
+    return run(argv, upscale=False)
+
+
+def run(argv: list[str], upscale: bool) -> int:
+    """``i2i translate`` (or ``i2i upscale``, which refuses models that keep the image's size)."""
+    from ..errors import ModelError
     from ..hub.resolve import resolve_model
     from ..infer import OnnxModel, Translator, plan, translate_files
 
-    parser = build_parser()
+    parser = build_parser(upscale)
     args, extras = parser.parse_known_args(argv)
     reject_unknown(extras, parser)
+    if upscale:
+        args.size = None
     check_numbers(args)
     interactive = sys.stderr.isatty() and not args.no_progress
     path, name = resolve_model(args.model, mirror=args.mirror, progress=download_bar(interactive),
                                say=lambda line: print(line, file=sys.stderr))
     jobs = plan(args.inputs, name, args.out)
     model = OnnxModel(path, args.device, name=name, prepack=len(jobs) > PREPACK_FROM)
+    if upscale and model.info.scale == 1:
+        raise ModelError(f"model {name} does not upscale (its output has its input's size): use i2i translate")
     translator = Translator(model, size=args.size, tile=args.tile, overlap=args.overlap)
     bar: Any = None
     report: Callable[[str], None] = lambda line: print(line, file=sys.stderr)  # noqa: E731
@@ -73,7 +102,8 @@ def main(argv: list[str]) -> int:
         print(summary.done[0].target)
     elif summary.done:
         where = args.out or "beside the inputs"
-        print(f"translated {len(summary.done)} of {len(jobs)} images with {name} ({model.provider}) into {where}")
+        verb = f"upscaled x{model.info.scale}" if upscale else "translated"
+        print(f"{verb} {len(summary.done)} of {len(jobs)} images with {name} ({model.provider}) into {where}")
     return 1 if summary.failed else 0
 
 

@@ -13,6 +13,7 @@ EXAMPLES = """examples:
   i2i webcam --model h2z --source clip.mp4 --record out.mp4
   i2i webcam --model day2night --source 1 --size 256 --view output
   i2i webcam --model day2night,h2z                  # 'm' switches between them
+  i2i webcam --model sr2 --view split               # a super-resolution model: bicubic | model
   i2i webcam --model day2night --source clip.mp4 --no-window --frames 300 --report fps.json
 
 sources: a camera index (0, 1, ...), a video file, a folder of images (played in name order) or a stream URL.
@@ -31,7 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="a model name or .onnx file; several (comma-separated or repeated) to switch with 'm'")
     parser.add_argument("--source", default="0", help="camera index, video file, image folder or URL (default: 0)")
     parser.add_argument("--size", type=int, metavar="N",
-                        help="model input side (default: the model's training size; rounded up to its multiple)")
+                        help="model input side (default: the model's training size, or for a super-resolution "
+                             "model the side whose output is 480 pixels; rounded up to its multiple)")
     parser.add_argument("--fit", choices=("crop", "pad"), default="crop",
                         help="make frames square by centre-cropping or letterboxing (default: crop)")
     parser.add_argument("--view", choices=("side", "output", "split"), default="side", help="(default: side)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import glob
 import json
 import os
 import shutil
@@ -22,15 +23,17 @@ import numpy as np
 
 from .. import __version__
 from ..compat import require_torch
-from ..engine.checkpoint import latest_checkpoint, load_checkpoint
-from ..errors import CheckpointError, ConfigError, DataError, I2IError, WriteError
+from ..engine.checkpoint import load_checkpoint, resolve_checkpoint
+from ..errors import ConfigError, DataError, I2IError, WriteError
 from ..fileio import atomic_write_text, sha256_of, write_error
 from ..hub.store import ModelStore
 from ..images import list_images, read_image
-from ..infer.model import ModelInfo, OnnxModel
+from ..infer.model import ModelInfo, OnnxModel, range_text
+from ..metrics.sr import psnr_y
 from ..models import NetworkSpec
 from ..nn.modes import BatchNormStats
 from ..tasks import config_from_dict, task_class
+from .latent import export_latent
 from .onnx_export import (
     OPSET,
     export_onnx,
@@ -82,12 +85,13 @@ def export_run(source: str | Path, which: str | None = None, out: str | Path | N
     """Export a generator of a training run (a run folder or a checkpoint file) to ONNX."""
     require_torch()
     source = Path(source)
-    path = latest_checkpoint(source) if source.is_dir() else source
-    if source.is_dir() and not path.is_file():
-        raise CheckpointError(f"{source}: no checkpoint (expected {path})")
+    path = resolve_checkpoint(source)
     checkpoint = load_checkpoint(path, with_state=False)
     config = config_from_dict(checkpoint.config, str(path))
     task = task_class(config.task)
+    if not task.generators:
+        raise ConfigError(f"{source}: a {config.task} run has no generator to export (its checkpoint is used as it "
+                          "is)")
     which = which or task.generators[0]
     if which not in task.generators:
         raise ConfigError(f"--which {which}: a {config.task} run has {', '.join(task.generators)}")
@@ -95,8 +99,14 @@ def export_run(source: str | Path, which: str | None = None, out: str | Path | N
     name = name or (run_name if which == task.generators[0] else f"{run_name}_{which}")
     spec = checkpoint.specs[which]
     net = checkpoint.build(which)
+    plan = task.export_plan(config, which, net)
+    if plan is not None:  # not image to image: a generator from noise, an encoder
+        target = Path(out) if out else Path("export") / f"{name}.onnx"
+        card = {"source": str(path.resolve()), "licence": "as the training data allows"}
+        written, card, check = export_latent(plan, name, target, opset, register, store, card, say)
+        return [Exported(name, written, card, check, register)]
     info = model_info(config.task, spec, net, config.data.crop_size, task.generator_direction(config, which),
-                      batch_norm_stats)
+                      batch_norm_stats, task.value_range)
     images = _run_images(config, which, say)
     calibration_images = _folder_images(Path(calibration)) if calibration else images
     request = ExportRequest(name, Path(out) if out else Path("export") / f"{name}.onnx", opset, fp16, int8, register,
@@ -138,9 +148,10 @@ def export_network(net: Any, info: ModelInfo, request: ExportRequest, images: li
             fp16, fp16_info = _variant(out, "fp16"), replace(info, precision="fp16")
             with _writing(fp16):
                 to_fp16(fp32, fp16_info, stage / fp16.name)
-            diff = float(np.abs(OnnxModel(stage / fp16.name, device="cpu")(inputs).astype(np.float32)
-                                - reference).max())
-            written.append((f"{request.name}-fp16", fp16, fp16_info, f"max |fp16 - fp32| = {diff:.1e}"))
+            half = OnnxModel(stage / fp16.name, device="cpu")(inputs).astype(np.float32)
+            diff = float(np.abs(half - reference).max())
+            written.append((f"{request.name}-fp16", fp16, fp16_info,
+                            f"max |fp16 - fp32| = {diff:.1e}{_y_cost(half, reference, info)}"))
         if request.int8:
             int8, int8_info = _variant(out, "int8"), replace(info, precision="int8")
             calibration = [model_input(im, info) for im in calibration_images[:MAX_CHECK_IMAGES]]
@@ -149,9 +160,10 @@ def export_network(net: Any, info: ModelInfo, request: ExportRequest, images: li
                 export_onnx(with_subpixel_upsampling(test_net), info, quantizable, request.opset)
                 to_int8(quantizable, int8_info, stage / int8.name, calibration)
                 quantizable.unlink()
-            quality = psnr(OnnxModel(stage / int8.name, device="cpu")(inputs), reference)
-            written.append((f"{request.name}-int8", int8, int8_info,
-                            f"PSNR against fp32 = {quality:.1f} dB on {len(inputs)} images"))
+            quantized = OnnxModel(stage / int8.name, device="cpu")(inputs)
+            quality = psnr(quantized, reference, info.range)
+            written.append((f"{request.name}-int8", int8, int8_info, f"PSNR against fp32 = {quality:.1f} dB on "
+                            f"{len(inputs)} images{_y_cost(quantized, reference, info)}"))
         cards = []
         for name, path, variant_info, variant_check in written:
             cards.append(_card(request, name, stage / path.name, variant_info, variant_check))
@@ -166,14 +178,34 @@ def export_network(net: Any, info: ModelInfo, request: ExportRequest, images: li
 
 @contextlib.contextmanager
 def _staging(out: Path) -> Iterator[Path]:
-    """A hidden folder beside ``out`` for the files of one export; removed with whatever is left in it."""
+    """A hidden folder beside ``out`` for the files of one export; removed with whatever is left in it.
+
+    Its name holds the exporting process's id, so that the folders of a killed export (SIGKILL, power loss) are
+    told from those of one still running and removed by the next export to the same place.
+    """
     with _writing(out):
         out.parent.mkdir(parents=True, exist_ok=True)
-        stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".staging", dir=out.parent))
+        for stale in out.parent.glob(f".{glob.escape(out.name)}.*.staging"):
+            if not _process_alive(stale.name.removeprefix(f".{out.name}.").split(".", 1)[0]):
+                shutil.rmtree(stale, ignore_errors=True)
+        stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.{os.getpid()}.", suffix=".staging", dir=out.parent))
     try:
         yield stage
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def _process_alive(pid: str) -> bool:
+    """Whether the process numbered ``pid`` (text from a folder name) runs on this machine; True when unsure."""
+    if not pid.isdigit():
+        return True  # not a name of ours (or an older i2i's): leave it
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True
 
 
 @contextlib.contextmanager
@@ -189,21 +221,41 @@ def _variant(path: Path, precision: str) -> Path:
     return path.with_name(f"{path.stem}.{precision}{path.suffix}")
 
 
-def model_info(task: str, spec: NetworkSpec, net: Any, train_size: int, direction: str,
-               batch_norm_stats: BatchNormStats) -> ModelInfo:
-    """The metadata an exported generator carries (see ``ModelInfo``)."""
+def model_info(task: str, spec: NetworkSpec, net: Any, crop_size: int, direction: str,
+               batch_norm_stats: BatchNormStats, value_range: tuple[float, float] = (-1.0, 1.0)) -> ModelInfo:
+    """The metadata an exported generator carries (see ``ModelInfo``).
+
+    ``crop_size`` is the side of the training images the generator produced; a network that upscales (its
+    ``scale`` attribute, super-resolution) took inputs ``scale`` times smaller, which is its ``train_size``.
+    """
+    scale = int(getattr(net, "scale", 1))
+    value_text, normalisation = range_text(value_range)
     return ModelInfo(task=task, architecture=spec.name, in_channels=int(spec.kwargs.get("in_channels", 3)),
                      out_channels=int(spec.kwargs.get("out_channels", 3)),
-                     size_multiple=int(getattr(net, "size_multiple", 1)), train_size=train_size, direction=direction,
-                     batch_norm_stats=batch_norm_stats if has_batch_norm(net) else "none", i2i_version=__version__,
-                     network=json.dumps(spec.to_dict()))
+                     size_multiple=int(getattr(net, "size_multiple", 1)), train_size=max(1, crop_size // scale),
+                     direction=direction, batch_norm_stats=batch_norm_stats if has_batch_norm(net) else "none",
+                     i2i_version=__version__, value_range=value_text, normalisation=normalisation,
+                     network=json.dumps(spec.to_dict()), scale=scale)
+
+
+def _y_cost(variant: np.ndarray, reference: np.ndarray, info: ModelInfo) -> str:
+    """' (PSNR-Y against fp32 = N dB)' for colour models (the SR literature's measure of a variant's cost)."""
+    if info.out_channels != 3:
+        return ""
+    import torch
+
+    low, high = info.range
+    to01 = [torch.from_numpy((np.asarray(x, np.float32) - low) / (high - low)) for x in (variant, reference)]
+    value = float(psnr_y(*to01).mean())
+    return f" (PSNR-Y against fp32 = {value:.1f} dB)"
 
 
 def _card(request: ExportRequest, name: str, path: Path, info: ModelInfo, check: str) -> dict[str, Any]:
     """The model card of the file ``path``: where it came from, what it is, how it was checked."""
     return {"name": name, **request.card, "task": info.task, "architecture": info.architecture,
             "direction": info.direction, "in_channels": info.in_channels, "out_channels": info.out_channels,
-            "size_multiple": info.size_multiple, "train_size": info.train_size,
+            "scale": info.scale, "value_range": info.value_range, "size_multiple": info.size_multiple,
+            "train_size": info.train_size,
             "batch_norm_stats": info.batch_norm_stats, "precision": info.precision, "check": check,
             "sha256": sha256_of(path), "bytes": path.stat().st_size, "i2i_version": __version__,
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
@@ -245,15 +297,21 @@ def _run_images(config: Any, which: str, say: Callable[[str], None]) -> list[np.
 
 def export_reference(pth: Path, architecture: str, norm: str, name: str, card: dict[str, Any], task: str,
                      direction: str = "", store: ModelStore | None = None,
-                     say: Callable[[str], None] = print) -> Exported:
+                     say: Callable[[str], None] = print, scale: int | None = None) -> Exported:
     """Convert a reference ``.pth`` generator into a model in the store (checked on the sample image).
 
-    The reference models were trained at 256x256; per-image batch-norm statistics reproduce its test mode.
+    The pix2pix / CycleGAN reference models were trained at 256x256; per-image batch-norm statistics reproduce
+    their test mode. Super-resolution files (BasicSR, Real-ESRGAN; ``scale`` checked when given) take images in
+    [0, 1], as those projects feed them, and were trained on 256-pixel HR patches.
     """
-    from .reference import load_reference_generator
+    from .reference import is_sr_architecture, load_reference_generator, load_sr_generator
 
-    net, spec = load_reference_generator(pth, architecture, norm)
-    info = model_info(task, spec, net, 256, direction, "batch")
+    if is_sr_architecture(architecture):
+        net, spec = load_sr_generator(pth, architecture, scale)
+        info = model_info(task, spec, net, 256, direction, "running", (0.0, 1.0))
+    else:
+        net, spec = load_reference_generator(pth, architecture, norm)
+        info = model_info(task, spec, net, 256, direction, "batch")
     store = store or ModelStore()
     staging = store.root / "staging" / f"{name}.onnx"
     source_sha256 = card.get("source_file_sha256") or sha256_of(pth)  # a download already knows it

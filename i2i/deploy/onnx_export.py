@@ -25,7 +25,7 @@ from torch import nn
 
 from ..fileio import atomic_path
 from ..images import round_up
-from ..infer.model import ModelInfo, OnnxModel, statistics_inputs
+from ..infer.model import ModelInfo, OnnxModel, statistics_inputs, to_model_range
 from ..nn.modes import BatchNormStats
 
 OPSET = 18
@@ -134,7 +134,8 @@ def export_onnx(net: nn.Module, info: ModelInfo, path: Path, opset: int = OPSET)
     # Trace at twice the size multiple (and batch 2): a dimension of size 1 anywhere in the graph would be
     # fixed to 1 in the export (the U-Net's bottleneck is 1x1 at its own size multiple).
     side = max(2 * m, 64)
-    example = torch.rand(2, info.in_channels, side, side) * 2 - 1
+    low, high = info.range
+    example = torch.rand(2, info.in_channels, side, side) * (high - low) + low
     batch = torch.export.Dim("batch", min=1, max=1024)
     rows, cols = (torch.export.Dim(n, min=1, max=MAX_SIDE // m) for n in ("rows", "cols"))
     image_shape = {0: batch, 2: rows * m if m > 1 else rows, 3: cols * m if m > 1 else cols}
@@ -167,7 +168,8 @@ def write_onnx(model: onnx.ModelProto, info: ModelInfo, path: Path) -> None:
 
 
 def model_input(image: np.ndarray, info: ModelInfo) -> np.ndarray:
-    """A (1, C, S, S) float32 model input from an (H, W, C) uint8 image: resized to the training size."""
+    """A (1, C, S, S) float32 model input (in the model's value range) from an (H, W, C) uint8 image, resized to
+    the training size."""
     import cv2
 
     side = max(info.size_multiple, round_up(info.train_size, info.size_multiple))
@@ -176,7 +178,7 @@ def model_input(image: np.ndarray, info: ModelInfo) -> np.ndarray:
         image = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)[:, :, None]
     elif image.shape[2] == 1 and info.in_channels == 3:
         image = np.repeat(image, 3, axis=2)
-    return (image.transpose(2, 0, 1)[None].astype(np.float32) / 127.5 - 1.0)
+    return to_model_range(image.transpose(2, 0, 1)[None], info.range)
 
 
 @torch.no_grad()

@@ -78,7 +78,8 @@ def _quiet_quantizer() -> Iterator[None]:
             root.removeHandler(stand_in)
 
 
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    """PSNR in dB of two model outputs in [-1, 1] (peak-to-peak range 2)."""
+def psnr(a: np.ndarray, b: np.ndarray, value_range: tuple[float, float] = (-1.0, 1.0)) -> float:
+    """PSNR in dB of two model outputs in ``value_range`` (its width is the peak-to-peak signal)."""
     mse = float(np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-    return float("inf") if mse == 0 else 10 * np.log10(4.0 / mse)
+    peak = value_range[1] - value_range[0]
+    return float("inf") if mse == 0 else 10 * np.log10(peak * peak / mse)

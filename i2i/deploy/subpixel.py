@@ -60,7 +60,7 @@ class SubpixelConvTranspose(nn.Module):
         c = self.out_channels
         phases = [y[:, (2 * a + b) * c:(2 * a + b + 1) * c, self.starts[a]:self.starts[a] + height,
                     self.starts[b]:self.starts[b] + width] for a in PHASES for b in PHASES]
-        # (no reshape: the exported graph would take the batch size from the optional statistics inputs)
+        # (pixel_shuffle rather than a reshape with an explicit batch size: the batch dimension stays dynamic)
         return F.pixel_shuffle(torch.cat(phases, dim=1).index_select(1, self.order), 2)
 
 

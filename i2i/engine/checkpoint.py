@@ -68,6 +68,21 @@ def latest_checkpoint(run_dir: str | Path) -> Path:
     return Path(run_dir) / "checkpoints" / "latest.safetensors"
 
 
+def resolve_checkpoint(source: str | Path, flag: str = "", hint: str = "") -> Path:
+    """The checkpoint file of a run folder (its latest) or the file itself; a one-line CheckpointError naming
+    ``source`` (after the option ``flag`` that gave it, and followed by ``hint``) when there is none."""
+    where = f"{flag} {source}" if flag else str(source)
+    path = Path(source).expanduser()
+    if path.is_dir():
+        latest = latest_checkpoint(path)
+        if not latest.is_file():
+            raise CheckpointError(f"{where}: not a run folder (no {latest.relative_to(path)}){hint}")
+        return latest
+    if not path.is_file():
+        raise CheckpointError(f"{where}: no such run folder or checkpoint file{hint}")
+    return path
+
+
 def save_checkpoint(path: str | Path, config: dict[str, Any], networks: dict[str, nn.Module],
                     specs: dict[str, NetworkSpec], progress: Progress, state: dict[str, Any] | None = None) -> None:
     """Write a checkpoint atomically; ``state`` (optimizers, RNG, ...) is left out of weights-only snapshots."""

@@ -130,47 +130,51 @@ def _ddp_parameters() -> set[str]:
 
 
 class StopVote:
-    """All ranks stop at the same step: each step's local stop request is combined (max) across ranks.
+    """All ranks stop at the same step: each step's stop requests are combined (max) across ranks.
 
-    The all-reduce runs in the background and its result is read one step later, so no step waits for it.
+    Two reasons are voted on: an interruption (Ctrl-C) and a time limit (--max-minutes), which each rank
+    measures on its own clock. The all-reduce runs in the background and its result is read one step later, so
+    no step waits for it.
     """
 
     def __init__(self, context: Distributed) -> None:
         self.context = context
         self.pending: tuple[Any, torch.Tensor] | None = None
-        self.agreed = False  # the ranks decided to stop (one of them was interrupted)
+        self.agreed = False  # the ranks decided to stop because one of them was interrupted
+        self.out_of_time = False  # ... because one of them reached the time limit
 
-    def update(self, stop: bool) -> bool:
-        """Submit this step's request; True when the ranks agreed (a step ago) to stop."""
+    def _record(self, flags: torch.Tensor) -> bool:
+        interrupted, out_of_time = (bool(v) for v in flags.tolist())
+        self.agreed |= interrupted
+        self.out_of_time |= out_of_time
+        return interrupted or out_of_time
+
+    def update(self, interrupted: bool, out_of_time: bool = False) -> bool:
+        """Submit this step's reasons; True when the ranks agreed (a step ago) to stop."""
+        flags = torch.tensor([int(interrupted), int(out_of_time)], dtype=torch.int32)
         if not self.context.enabled:
-            self.agreed = stop
-            return stop
+            return self._record(flags)
         agreed = self.drain()
-        flag = torch.tensor([int(stop)], dtype=torch.int32)
-        work = dist.all_reduce(flag, op=dist.ReduceOp.MAX, group=self.context.control, async_op=True)
-        self.pending = (work, flag)
+        work = dist.all_reduce(flags, op=dist.ReduceOp.MAX, group=self.context.control, async_op=True)
+        self.pending = (work, flags)
         return agreed
 
-    def decide(self, stop: bool) -> bool:
+    def decide(self, interrupted: bool) -> bool:
         """Agree now (waiting for every rank): used between epochs, before a data loader starts again."""
-        if not self.context.enabled:
-            self.agreed = stop
-            return stop
-        self.drain()
-        flag = torch.tensor([int(stop)], dtype=torch.int32)
-        dist.all_reduce(flag, op=dist.ReduceOp.MAX, group=self.context.control)
-        self.agreed = self.agreed or bool(flag.item())
-        return bool(flag.item())
+        flags = torch.tensor([int(interrupted), 0], dtype=torch.int32)
+        if self.context.enabled:
+            self.drain()
+            dist.all_reduce(flags, op=dist.ReduceOp.MAX, group=self.context.control)
+        return self._record(flags)
 
     def drain(self) -> bool:
         """Wait for the vote in flight (before any other collective); True when it asked to stop."""
         if self.pending is None:
             return False
-        work, flag = self.pending
+        work, flags = self.pending
         self.pending = None
         work.wait()
-        self.agreed = self.agreed or bool(flag.item())
-        return bool(flag.item())
+        return self._record(flags)
 
 
 def is_lost_contact(error: BaseException) -> bool:

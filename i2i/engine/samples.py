@@ -11,6 +11,7 @@ import torch
 from ..images import write_image
 
 HEADER = 18
+MIN_COLUMN_WIDTH = 96
 
 
 def to_uint8_images(images: torch.Tensor) -> np.ndarray:
@@ -26,6 +27,10 @@ def make_grid(columns: dict[str, torch.Tensor], max_rows: int = 8) -> np.ndarray
     arrays = {title: to_uint8_images(images[:max_rows]) for title, images in columns.items()}
     first = next(iter(arrays.values()))
     rows, h, w = first.shape[:3]
+    zoom = -(-MIN_COLUMN_WIDTH // w)  # small images (28-64 px) are enlarged, pixels kept sharp, so titles fit
+    if zoom > 1:
+        arrays = {t: a.repeat(zoom, axis=1).repeat(zoom, axis=2) for t, a in arrays.items()}
+        h, w = h * zoom, w * zoom
     grid = np.full((HEADER + rows * h, len(arrays) * w, 3), 255, np.uint8)
     for col, (title, images) in enumerate(arrays.items()):
         cv2.putText(grid, title, (col * w + 4, HEADER - 5), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (0, 0, 0), 1, cv2.LINE_AA)

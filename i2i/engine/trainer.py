@@ -53,9 +53,10 @@ from .schedules import set_learning_rate
 RESUMABLE = {
     "data": {"root", "num_workers"},
     "optim": {"n_epochs", "n_epochs_decay"},
+    "method": {"vgg_weights", "init_from"},  # where a fixed loss network is read from; what a new run started from
     "run": {"device", "precision", "channels_last", "compile", "cuda_graphs", "deterministic", "sync_batch_norm",
-            "dist_timeout", "max_steps", "save_every_epochs", "save_latest_every_steps", "log_every", "sample_every",
-            "tensorboard"},
+            "dist_timeout", "max_steps", "max_minutes", "save_every_epochs", "save_latest_every_steps", "log_every",
+            "sample_every", "tensorboard", "eval_every"},
 }
 
 
@@ -183,6 +184,7 @@ class Trainer:
             (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
             remove_stale_temporaries(run_dir)
         self.data = self._load_data(task_cls, size_multiple)
+        self.loader_batch_size = task_cls.loader_batch_size(config)
         self.task: Task = task_cls(config, self.device, Precision(run.precision, self.device))
         self.channels_last = (run.channels_last and self.device.type == "cuda"
                               and all(keeps_channels_last(net) for net in self.task.networks.values()))
@@ -199,12 +201,15 @@ class Trainer:
         self.vote = distributed.StopVote(self.dist)
         self.sampler, self.loader = self._train_loader()
         self.val_loader: DataLoader | None = None
+        self.evaluator: Any = None  # --eval-every: FID, KID, ... of the generators (rank 0)
         self.logger: RunLogger | None = None
         self.validation: list[tuple[int, dict[str, float]]] = []  # (step, metrics), earlier sessions included
         if self.dist.is_main:  # rank 0 alone validates, samples and writes
             if self.data.val is not None:
-                self.val_loader = self._loader(self.data.val, 1, workers=min(2, config.data.num_workers))
+                self.val_loader = self._loader(self.data.val, self.task.validation_batch_size,
+                                               workers=min(2, config.data.num_workers))
             self.preview = self._preview_batch()
+            self.evaluator = self._evaluator()
             self.logger = RunLogger(run_dir, run.tensorboard)
             if checkpoint is not None:
                 dropped = self.logger.truncate_after(self.progress.step)
@@ -240,7 +245,7 @@ class Trainer:
     def _train_loader(self) -> tuple[EpochSampler, DataLoader]:
         sampler = EpochSampler(len(self.data.train), self.config.run.seed, rank=self.dist.rank,
                                world_size=self.dist.world_size)
-        return sampler, self._loader(self.data.train, self.config.optim.batch_size, sampler)
+        return sampler, self._loader(self.data.train, self.loader_batch_size, sampler)
 
     def _preview_batch(self) -> dict[str, Any]:
         items = [self.data.preview[i] for i in range(min(8, len(self.data.preview)))]
@@ -266,8 +271,8 @@ class Trainer:
         self.progress = saved
         if saved.world_size != world:
             # the position inside the epoch was counted in batches per process: convert it
-            seen = saved.batch * self.config.optim.batch_size * saved.world_size
-            self.progress.batch = seen // (self.config.optim.batch_size * world)
+            seen = saved.batch * self.loader_batch_size * saved.world_size
+            self.progress.batch = seen // (self.loader_batch_size * world)
             self.progress.world_size = world
             self.notes.append(f"the run was saved with {saved.world_size} process(es) and continues with {world}: the "
                               "data order goes on, but the steps are not the ones an uninterrupted run would take")
@@ -315,6 +320,7 @@ class Trainer:
     def run(self) -> TrainResult:
         config, progress = self.config, self.progress
         self._announce()
+        self.started = time.monotonic()
         if progress.step == 0 and self.val_loader is not None:
             self.validate()
         if config.run.max_steps is not None and progress.step >= config.run.max_steps:
@@ -333,7 +339,7 @@ class Trainer:
     def _train_epoch(self, stop: StopFlag) -> bool:
         """Train the rest of the current epoch; True when the run must stop early (max steps, Ctrl-C)."""
         config, progress, task = self.config, self.progress, self.task
-        run, batch_size = config.run, config.optim.batch_size
+        run, batch_size = config.run, self.loader_batch_size
         lr = set_learning_rate(task.optimizers, config.optim, progress.epoch)
         self.sampler.set_epoch(progress.epoch, skip=progress.batch * batch_size)
         per_rank = -(-len(self.data.train) // self.dist.world_size)
@@ -364,7 +370,8 @@ class Trainer:
                     self.sample()
                 if run.save_latest_every_steps and progress.step % run.save_latest_every_steps == 0:
                     self.save_latest()
-                stop_now = self.vote.update(stop.requested)  # every rank stops at the same step
+                out_of_time = run.max_minutes is not None and time.monotonic() - self.started > 60 * run.max_minutes
+                stop_now = self.vote.update(stop.requested, out_of_time)  # every rank stops at the same step
                 if stop_now or (run.max_steps is not None and progress.step >= run.max_steps):
                     return True
         return False
@@ -373,6 +380,8 @@ class Trainer:
         run, progress = self.config.run, self.progress
         if self.val_loader is not None:
             self.validate()
+        if self.evaluator is not None and progress.epoch % run.eval_every == 0:
+            self.evaluate()
         if not run.sample_every:
             self.sample()
         self.save_latest()
@@ -390,20 +399,25 @@ class Trainer:
             self.logger.close()
         self.dist.barrier()
         if self.dist.is_main:
-            self._summary(checkpoint, grid, finished, interrupted)
+            self._summary(checkpoint, grid, finished, interrupted, self._write_report())
         return TrainResult(self.run_dir, checkpoint, self.progress, finished, interrupted,
                            [values for _, values in self.validation])
 
-    def _summary(self, checkpoint: Path, grid: Path, finished: bool, interrupted: bool) -> None:
+    def _summary(self, checkpoint: Path, grid: Path, finished: bool, interrupted: bool, report: Path | None) -> None:
         state = "finished" if finished else "interrupted" if interrupted else "stopped"
         lines = [f"{state} at step {self.progress.step} (epoch {self.progress.epoch + (0 if finished else 1)})",
                  f"  checkpoint  {checkpoint}", f"  samples     {grid}",
                  f"  metrics     {self.run_dir / 'metrics.jsonl'}"]
+        if report is not None:
+            lines.append(f"  report      {report}")
         if len(self.validation) > 1:
             (first_step, first), (last_step, last) = self.validation[0], self.validation[-1]
             key = next(iter(first))
             lines.append(f"  validation  {key} {first[key]:.4g} at step {first_step} -> {last[key]:.4g} "
                          f"at step {last_step}")
+            others = {k: v for k, v in last.items() if k != key and "/" not in k}
+            if others:  # the other metrics (an SR run's bicubic baseline among them)
+                lines.append(f"              {format_values(others)}")
         if not finished:
             lines.append(f"  continue    i2i train --resume {self.run_dir}")
         print("\n".join(lines), flush=True)
@@ -418,11 +432,41 @@ class Trainer:
             for key, value in self.task.evaluate(self._to_device(batch)).items():
                 sums[key] = sums.get(key, 0.0) + float(value)
             count += 1
-        values = {k: v / count for k, v in sums.items()}
+        # set-level scores first (a sample FID says more than an average over batches), then the averages
+        values = {**self.task.evaluate_set(self.data.val), **{k: v / count for k, v in sums.items()}}
         self.validation.append((self.progress.step, values))
         self._log("val", values)
-        self._say(f"validation at step {self.progress.step}: {format_values(values)}")
+        shown = {k: v for k, v in values.items() if "/" not in k}  # grouped values ('classes/3') go to the log only
+        self._say(f"validation at step {self.progress.step}: {format_values(shown)}")
         return values
+
+    def _evaluator(self) -> Any:
+        """The --eval-every scorer, built before training so that missing weights stop the run at once."""
+        if not self.config.run.eval_every:
+            return None
+        if self.data.val is None:
+            self.notes.append("--eval-every: the data have no validation split (val/ or test/): nothing to score")
+            return None
+        from ..metrics.evaluate import TrainingEvaluator
+
+        return TrainingEvaluator(self.config, self.device, self._say)
+
+    def evaluate(self) -> dict[str, float]:
+        """FID, KID (and paired metrics) of the generators on the validation images, logged as kind 'eval'."""
+        values = self.evaluator(self.task.networks)
+        self._log("eval", values)
+        self._say(f"evaluation at step {self.progress.step}: {format_values(values)}")
+        return values
+
+    def _write_report(self) -> Path | None:
+        """``report.html`` for the run folder; a report that fails is a note, never a failed run."""
+        from ..report import write_run_report
+
+        try:
+            return write_run_report(self.run_dir, device=str(self.device))
+        except Exception as e:  # the checkpoint is saved: nothing of the run depends on its report
+            print(f"note: the report was not written ({type(e).__name__}: {e})", flush=True)
+            return None
 
     @torch.no_grad()
     def sample(self) -> Path:
@@ -431,10 +475,7 @@ class Trainer:
         if self._sampled_at == self.progress.step or not self.dist.is_main:
             return path
         self._sampled_at = self.progress.step
-        count = len(next(v for v in self.preview.values() if isinstance(v, torch.Tensor)))
-        rows = [self.task.visuals({k: v[i : i + 1] for k, v in self.preview.items()}) for i in range(count)]
-        columns = {key: torch.cat([row[key] for row in rows]) for key in rows[0]}
-        return save_grid(path, columns)
+        return save_grid(path, self.task.preview_columns(self.preview))
 
     def _training_state(self) -> dict[str, Any] | None:
         """What a resume needs beyond the weights; every rank's part is gathered on rank 0 (None elsewhere)."""
@@ -490,7 +531,7 @@ class Trainer:
         print(f"i2i {c.task}: {len(data.train)} training items{val} from {c.data.root}\n"
               f"  run folder {self.run_dir}, {start} step {self.progress.step}, epoch {self.progress.epoch + 1} of "
               f"{c.total_epochs}; {execution}", flush=True)
-        for note in self.notes:
+        for note in [*self.task.notes(), *self.notes]:
             print(f"note: {note}", flush=True)
 
 

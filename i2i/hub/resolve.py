@@ -9,14 +9,14 @@ from ..errors import did_you_mean
 from ..infer.model import ModelError
 from .download import TIMEOUT, download
 from .store import ModelStore, StoredModel
-from .zoo import LICENCE, PRETRAINED
+from .zoo import PRETRAINED
 
 Progress = Callable[[int, int | None], None]
 
 
 def pull(name: str, store: ModelStore | None = None, mirror: str | None = None, say: Callable[[str], None] = print,
          progress: Progress | None = None, timeout: float = TIMEOUT) -> StoredModel:
-    """Download a pretrained reference generator, convert it to ONNX and store it as ``name``.
+    """Download a pretrained generator (reference pix2pix / CycleGAN, Real-ESRGAN), convert it to ONNX and store it.
 
     The download resumes if interrupted; converting needs PyTorch (translating with the result does not), which
     is checked before anything is downloaded. ``timeout``: seconds a silent server is waited for.
@@ -35,9 +35,10 @@ def pull(name: str, store: ModelStore | None = None, mirror: str | None = None, 
     pth = store.downloads / f"{entry.family}-{entry.file}.pth"
     say(f"downloading {name} from {url}")
     digest = download(url, pth, entry.sha256, progress=progress, say=say, timeout=timeout)
-    card = {"source": url, "licence": LICENCE, "pretrained": entry.family, "source_file_sha256": digest}
+    card = {"source": url, "licence": entry.licence, "pretrained": entry.family, "source_file_sha256": digest}
     # the published names say what they translate (horse2zebra, facades_label2photo, style_monet)
-    result = export_reference(pth, entry.architecture, entry.norm, name, card, entry.family, entry.file, store, say)
+    result = export_reference(pth, entry.architecture, entry.norm, name, card, entry.family, entry.direction, store,
+                              say, scale=entry.scale if entry.scale > 1 else None)
     pth.unlink()  # the converted model replaces the download; the card keeps its checksum
     return StoredModel(name, result.path, result.card)
 

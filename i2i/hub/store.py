@@ -27,12 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..fileio import sha256_of
+from ..fileio import sha256_of, sync_folder
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 SPLIT_ABOVE = 16 * 2**20  # bytes
 WEIGHTS = "model.weights"
-WEIGHTS_INLINE_UP_TO = 65536  # bytes: smaller tensors (biases, the statistics inputs' defaults) stay in the graph
+WEIGHTS_INLINE_UP_TO = 65536  # bytes: smaller tensors (biases, norm scales and shifts) stay in the graph
 
 
 def i2i_home() -> Path:
@@ -111,7 +111,7 @@ class ModelStore:
                 if old.exists() and not final.exists():
                     os.replace(old, final)  # the replacement failed: the old model stays
                 raise
-            _sync_folder(self.models)
+            sync_folder(self.models)
             shutil.rmtree(old, ignore_errors=True)  # only now that the new model is in place
         except BaseException:
             shutil.rmtree(staging, ignore_errors=True)
@@ -149,20 +149,6 @@ class ModelStore:
                 os.replace(old, final)
         except OSError:
             pass
-
-
-def _sync_folder(folder: Path) -> None:
-    """Make renames in ``folder`` durable (best effort: not every platform can fsync a folder)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def _save_split(onnx_file: Path, target: Path) -> None:

@@ -32,8 +32,11 @@ def statistics_inputs(layers: int) -> list[str]:
 class ModelInfo:
     """What a program needs to run an exported generator; stored as ONNX metadata (``i2i.*`` keys).
 
-    The input is ``(N, in_channels, H, W)`` float32 RGB (or grey) scaled to [-1, 1] as ``pixel / 127.5 - 1``;
-    H and W must be multiples of ``size_multiple``. The output has the same layout and range.
+    The input is ``(N, in_channels, H, W)`` float32 RGB (or grey) with pixels mapped linearly onto
+    ``value_range`` ("-1,1": ``pixel / 127.5 - 1``; "0,1": ``pixel / 255``, as SR models take them); H and W
+    must be multiples of ``size_multiple``. The output has the same layout and range, and is ``scale`` times
+    larger in each dimension (super-resolution models; 1 for the others). ``train_size`` is the side of the
+    generator's input during training.
     """
 
     task: str
@@ -50,6 +53,13 @@ class ModelInfo:
     normalisation: str = "x / 127.5 - 1, RGB, NCHW"
     network: str = ""  # JSON of the network spec that was exported
     norm_layers: int = 0  # per-image norm layers whose statistics can be given (tensors normK_mean, normK_var)
+    scale: int = 1  # output side / input side (files written before SR models had none: 1)
+
+    @property
+    def range(self) -> tuple[float, float]:
+        """``value_range`` as numbers: (low, high), onto which pixel values 0..255 map linearly."""
+        low, high = (float(v) for v in self.value_range.split(","))
+        return low, high
 
     def to_metadata(self) -> dict[str, str]:
         meta = {f"{PREFIX}{k}": str(v) for k, v in dataclasses.asdict(self).items()}
@@ -61,6 +71,12 @@ class ModelInfo:
         if f"{PREFIX}format_version" not in meta:
             raise ModelError(f"{where}: has no i2i metadata (export it with `i2i export`, or import a .pth "
                              "with `i2i models import`)")
+        kind = meta.get(f"{PREFIX}kind")
+        if kind == "latent":
+            raise ModelError(f"{where}: generates images from noise rather than translating them: use i2i sample "
+                             "(or interpolate) with it")
+        if kind == "encoder":
+            raise ModelError(f"{where}: is a VAE's encoder: i2i reconstruct uses it with its decoder")
         values = {}
         for f in dataclasses.fields(cls):
             key = f"{PREFIX}{f.name}"
@@ -96,8 +112,30 @@ def choose_providers(device: str) -> list[str]:
     raise ModelError(f"--device {device}: choose cpu, cuda or auto")
 
 
+def range_text(value_range: tuple[float, float]) -> tuple[str, str]:
+    """The ``value_range`` and ``normalisation`` metadata of a generator working in ``value_range``."""
+    low, high = value_range
+    text = f"{low:g},{high:g}"
+    if (low, high) == (-1.0, 1.0):
+        return text, "x / 127.5 - 1, RGB, NCHW"
+    step = 255 / (high - low)
+    return text, f"x / {step:g}{f' + {low:g}' if low else ''}, RGB, NCHW"
+
+
+def to_model_range(pixels: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
+    """uint8 pixels -> float32 in ``value_range`` (for (-1, 1) exactly ``x / 127.5 - 1``, as the export checks)."""
+    low, high = value_range
+    return pixels.astype(np.float32) / np.float32(255 / (high - low)) + np.float32(low)
+
+
+def from_model_range(values: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
+    """Model output in ``value_range`` -> uint8 pixels, rounded and clipped."""
+    low, high = value_range
+    return np.clip((values - np.float32(low)) * np.float32(255 / (high - low)) + 0.5, 0, 255).astype(np.uint8)
+
+
 class OnnxModel:
-    """An i2i generator in ONNX Runtime: ``model(batch)`` maps (N, C, H, W) float32 in [-1, 1] to the output.
+    """An i2i generator in ONNX Runtime: ``model(batch)`` maps (N, C, H, W) float32 in its value range to the output.
 
     Models with per-image norm layers can also report the statistics they measure (``statistics``) and run
     with given ones (``model(batch, stats)``), which is how tiles of a large image share the whole image's.

@@ -2,7 +2,9 @@
 
 Tiles overlap by ``overlap`` pixels and are blended with linear ramps across each overlap, so seams do not
 show. Results are accumulated one band of tile rows at a time: besides the input and output images, memory
-holds about two bands (tile height x image width) of floats, whatever the image's height.
+holds about two bands (tile height x image width) of floats, whatever the image's height. For a model whose
+output is ``scale`` times its input (super-resolution), tiles are cut from the input and placed and blended
+in output coordinates, where the overlap is ``scale`` times wider.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import numpy as np
 
 from ..errors import ConfigError
 
-TileFn = Callable[[np.ndarray], np.ndarray]  # (h, w, C_in) float32 -> (h, w, C_out) float32
+TileFn = Callable[[np.ndarray], np.ndarray]  # (h, w, C_in) float32 -> (scale h, scale w, C_out) float32
 
 
 def check_tiling(tile: int, overlap: int) -> None:
@@ -52,31 +54,35 @@ def ramp(length: int, overlap: int, rise: bool, fall: bool) -> np.ndarray:
     return weights
 
 
-def translate_tiled(image: np.ndarray, run: TileFn, tile: int, overlap: int, out_channels: int) -> np.ndarray:
-    """Apply ``run`` to overlapping tiles of ``image`` (H, W, C) and blend them into an (H, W, out) float32 image.
+def translate_tiled(image: np.ndarray, run: TileFn, tile: int, overlap: int, out_channels: int,
+                    scale: int = 1) -> np.ndarray:
+    """Apply ``run`` to overlapping tiles of ``image`` (H, W, C) and blend them into an (sH, sW, out) float32 image.
 
-    ``tile`` should be a size ``run`` accepts (a multiple of the model's size multiple); edge tiles are
-    shifted inwards so every tile has that size (or the image's, when it is smaller). Raises ConfigError for a
-    tile or overlap that cannot work (see ``check_tiling``).
+    ``tile`` and ``overlap`` are in input pixels; ``run`` returns each tile ``scale`` times larger. ``tile``
+    should be a size ``run`` accepts (a multiple of the model's size multiple); edge tiles are shifted inwards
+    so every tile has that size (or the image's, when it is smaller). Raises ConfigError for a tile or overlap
+    that cannot work (see ``check_tiling``).
     """
     check_tiling(tile, overlap)
     height, width = image.shape[:2]
     th, tw = min(tile, height), min(tile, width)
     ys, xs = tile_starts(height, th, overlap), tile_starts(width, tw, overlap)
-    out = np.empty((height, width, out_channels), np.float32)
+    s = scale
+    out = np.empty((height * s, width * s, out_channels), np.float32)
     carry = carry_weight = None  # accumulated rows shared with the next band
     for i, y in enumerate(ys):
-        acc = np.zeros((th, width, out_channels), np.float32)
-        weight = np.zeros((th, width, 1), np.float32)
-        wy = ramp(th, overlap, rise=y > 0, fall=y + th < height)
+        acc = np.zeros((th * s, width * s, out_channels), np.float32)
+        weight = np.zeros((th * s, width * s, 1), np.float32)
+        wy = ramp(th * s, overlap * s, rise=y > 0, fall=y + th < height)
         for x in xs:
-            window = wy[:, None, None] * ramp(tw, overlap, rise=x > 0, fall=x + tw < width)[None, :, None]
-            acc[:, x : x + tw] += run(image[y : y + th, x : x + tw]) * window
-            weight[:, x : x + tw] += window
+            wx = ramp(tw * s, overlap * s, rise=x > 0, fall=x + tw < width)
+            window = wy[:, None, None] * wx[None, :, None]
+            acc[:, x * s : (x + tw) * s] += run(image[y : y + th, x : x + tw]) * window
+            weight[:, x * s : (x + tw) * s] += window
         if carry is not None:
             acc[: len(carry)] += carry
             weight[: len(carry)] += carry_weight
-        done = ys[i + 1] - y if i + 1 < len(ys) else th  # rows no later band touches
-        out[y : y + done] = acc[:done] / weight[:done]
+        done = (ys[i + 1] - y if i + 1 < len(ys) else th) * s  # output rows no later band touches
+        out[y * s : y * s + done] = acc[:done] / weight[:done]
         carry, carry_weight = acc[done:], weight[done:]
     return out

@@ -1,7 +1,8 @@
 """Translating one image of any size with an exported generator.
 
-The image keeps its size, orientation and alpha: a grey image feeds a colour model as three equal channels,
-an alpha channel is set aside and put back, and the picture is padded (by reflection) to the model's size
+The image keeps its size (times the model's scale, for super-resolution), orientation and alpha: a grey image
+feeds a colour model as three equal channels (an upscaler gives it back grey), an alpha channel is set aside
+and put back (upscaled alongside, bicubic), and the picture is padded (by reflection) to the model's size
 multiple and cropped back afterwards, or split into blended tiles when it is large.
 """
 
@@ -12,7 +13,7 @@ import numpy as np
 
 from ..errors import ConfigError, DataError
 from ..images import resize_image, round_up
-from .model import OnnxModel
+from .model import OnnxModel, from_model_range, to_model_range
 from .tiling import check_tiling, translate_tiled
 
 AUTO_TILE_ABOVE = 2048  # images with a longer side than this are tiled by default, to bound memory
@@ -20,22 +21,24 @@ AUTO_TILE = 1024
 
 
 class Translator:
-    """``translator(image)`` -> translated image, both (H, W, C) uint8.
+    """``translator(image)`` -> translated image, both (H, W, C) uint8; the output is ``scale`` times larger.
 
     Args:
         model: the exported generator.
         size: scale the image so its shorter side is ``size`` for the model (the result is scaled back);
             None runs it at its own resolution.
-        tile: tile side for large images (rounded up to the model's size multiple); 0 never tiles; None
-            tiles images whose longer side exceeds 2048 pixels with 1024-pixel tiles.
-        overlap: pixels shared by neighbouring tiles, blended linearly; at most half the tile.
+        tile: tile side for large images, in input pixels (rounded up to the model's size multiple); 0 never
+            tiles; None tiles images whose longer side exceeds 2048 pixels with 1024-pixel tiles (for a model
+            that upscales by ``scale``: above 2048 / scale, with tiles of 1024 / scale).
+        overlap: input pixels shared by neighbouring tiles, blended linearly (over ``scale`` times as many
+            output pixels); at most half the tile.
 
     Raises ConfigError (naming the option) for a size, tile or overlap that cannot work.
     """
 
     def __init__(self, model: OnnxModel, size: int | None = None, tile: int | None = None, overlap: int = 64) -> None:
         self.model, self.size, self.tile, self.overlap = model, size, tile, overlap
-        self.multiple = model.info.size_multiple
+        self.multiple, self.scale = model.info.size_multiple, model.info.scale
         if size is not None and size < 1:
             raise ConfigError(f"--size {size}: give a positive number of pixels")
         if tile is not None and tile < 0:
@@ -43,7 +46,7 @@ class Translator:
         if overlap < 0:
             raise ConfigError(f"--overlap {overlap}: the overlap of tiles cannot be negative")
         if tile != 0:
-            used = round_up(AUTO_TILE if tile is None else tile, self.multiple)
+            used = round_up(max(1, AUTO_TILE // self.scale) if tile is None else tile, self.multiple)
             if 2 * overlap > used:
                 given = "the default tile of" if tile is None else f"--tile {tile}, so tiles of"
                 raise ConfigError(f"--overlap {overlap}: at most half the tile side ({given} {used} pixels for "
@@ -58,31 +61,39 @@ class Translator:
         if colour.shape[2] == 3 and info.in_channels == 1:
             raise DataError(f"{name}: a colour image, but model {self.model.name} takes 1-channel (grey) input; "
                             "convert the image to grey first")
-        if colour.shape[2] == 1 and info.in_channels == 3:
+        grey = colour.shape[2] == 1
+        if grey and info.in_channels == 3:
             colour = np.repeat(colour, 3, axis=2)
         work = colour
         if self.size:
             scale = self.size / min(height, width)
             work = resize_image(colour, max(1, round(width * scale)), max(1, round(height * scale)))
-        x = work.astype(np.float32) / 127.5 - 1.0
+        x = to_model_range(work, info.range)
         tile = self._tile_for(max(x.shape[:2]))
         if tile:
             stats = self._whole_image_statistics(x)
-            y = translate_tiled(x, lambda part: self._run_padded(part, stats), tile, self.overlap, info.out_channels)
+            y = translate_tiled(x, lambda part: self._run_padded(part, stats), tile, self.overlap, info.out_channels,
+                                self.scale)
         else:
             y = self._run_padded(x)
-        out = np.clip((y + 1.0) * 127.5 + 0.5, 0, 255).astype(np.uint8)
-        if out.shape[:2] != (height, width):
-            out = resize_image(out, width, height)
+        out = from_model_range(y, info.range)
+        s = self.scale
+        if out.shape[:2] != (height * s, width * s):
+            out = resize_image(out, width * s, height * s)
+        if s > 1 and grey and out.shape[2] == 3:  # an upscaler keeps a grey picture grey
+            out = cv2.cvtColor(out, cv2.COLOR_RGB2GRAY)[:, :, None]
         if alpha is not None:
-            out = np.concatenate([out, alpha], axis=2)
+            out = np.concatenate([out, resize_image(alpha, width * s, height * s)], axis=2)
         return out
 
     def _tile_for(self, longest: int) -> int:
+        """The tile side for an input whose longer side is ``longest`` (0: whole). Automatic tiles bound the
+        *output* (an x4 upscaler gets 256-pixel tiles above 512 input pixels), since memory follows it."""
         if self.tile == 0:
             return 0
         if self.tile is None:
-            return round_up(AUTO_TILE, self.multiple) if longest > AUTO_TILE_ABOVE else 0
+            auto = round_up(max(1, AUTO_TILE // self.scale), self.multiple)
+            return auto if longest > AUTO_TILE_ABOVE // self.scale else 0
         tile = round_up(self.tile, self.multiple)
         return tile if longest > tile else 0
 
@@ -107,4 +118,4 @@ class Translator:
         """Run the model on (h, w, C) float32 padded to its size multiple, and crop the result back."""
         h, w = x.shape[:2]
         y = self.model(self._padded(x)[None], stats)[0]
-        return y[:, :h, :w].transpose(1, 2, 0)
+        return y[:, : h * self.scale, : w * self.scale].transpose(1, 2, 0)

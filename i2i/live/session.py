@@ -32,7 +32,7 @@ from ..infer.translate import Translator
 from .capture import RECONNECT_ATTEMPTS, RECONNECT_WAIT, CaptureThread, FrameSlot
 from .recorder import Recorder, check_writable
 from .sources import FrameSource
-from .view import FITS, VIEWS, Fitted, compose, fit, overlay
+from .view import DISPLAY_HEIGHT, FITS, VIEWS, Fitted, compose, fit, overlay
 
 WINDOW = "i2i"
 KEY_ESC = 27
@@ -76,7 +76,7 @@ def _open_window(on_mouse: Callable[..., None]) -> None:
 class LiveOptions:
     """How a live session runs (the ``i2i webcam`` flags)."""
 
-    size: int | None = None  # model input side (default: the model's training size), rounded to its multiple
+    size: int | None = None  # model input side (default: see ``default_side``), rounded to its multiple
     fit: str = "crop"  # crop | pad: how a frame is made square
     view: str = "side"  # side | output | split
     window: bool = True
@@ -127,6 +127,12 @@ def _summary(values_ms: list[float]) -> dict[str, float]:
             "mean": round(statistics.fmean(ordered), 2), "max": round(ordered[-1], 2)}
 
 
+def default_side(scale: int, train_size: int) -> int:
+    """The model input side when --size is not given: the training size, or for a model that upscales, the side
+    whose output fills the window's height (an x4 model trained on 32-pixel inputs would show a thumbnail)."""
+    return train_size if scale == 1 else -(-DISPLAY_HEIGHT // scale)
+
+
 class ModelCycle:
     """The ``--model`` list, opened one at a time as the user switches (``m``)."""
 
@@ -147,7 +153,7 @@ class ModelCycle:
             name, path = self.models[self.position]
             model = OnnxModel(path, self.device, name=name, spin=False)  # the capture thread needs a core too
             multiple = model.info.size_multiple
-            side = round_up(self.size or model.info.train_size, multiple)
+            side = round_up(self.size or default_side(model.info.scale, model.info.train_size), multiple)
             translator = Translator(model, tile=0)
             translator(np.zeros((side, side, 3), np.uint8))  # the first run allocates; keep it off the clock
             self.open[self.position] = (translator, side)

@@ -39,17 +39,27 @@ def fit(frame: np.ndarray, size: int, mode: str) -> Fitted:
     return Fitted(canvas, (x, y, new_w, new_h))
 
 
-def _shown(image: np.ndarray, box: tuple[int, int, int, int], height: int) -> np.ndarray:
-    x, y, w, h = box
+def _shown(image: np.ndarray, box: tuple[int, int, int, int], height: int, scale: int = 1) -> np.ndarray:
+    """The picture inside ``box`` (given in model-input pixels; ``image`` is ``scale`` times larger) at ``height``.
+
+    Enlarged with a bicubic filter, so next to a super-resolution model's output the input shows as bicubic
+    upscaling, the baseline SR is compared with; shrunk with an area filter.
+    """
+    x, y, w, h = (v * scale for v in box)
     picture = image[y:y + h, x:x + w]
     width = max(1, round(w * height / h))
-    return cv2.resize(picture, (width, height), interpolation=cv2.INTER_LINEAR)
+    interpolation = cv2.INTER_CUBIC if height > h else cv2.INTER_AREA if height < h else cv2.INTER_LINEAR
+    return cv2.resize(picture, (width, height), interpolation=interpolation)
 
 
 def compose(fitted: Fitted, output: np.ndarray, view: str, split: float = 0.5,
             height: int = DISPLAY_HEIGHT) -> np.ndarray:
-    """The picture for the window (RGB): input | output, output alone, or input left of ``split`` and output right."""
-    translated = _shown(output, fitted.box, height)
+    """The picture for the window (RGB): input | output, output alone, or input left of ``split`` and output right.
+
+    ``output`` may be larger than the input by an integer factor (a super-resolution model's): both are shown
+    at ``height``, the input enlarged bicubically (bicubic | model).
+    """
+    translated = _shown(output, fitted.box, height, max(1, output.shape[0] // fitted.image.shape[0]))
     if view == "output":
         return translated
     original = _shown(fitted.image, fitted.box, height)

@@ -59,6 +59,7 @@ GAN_LOSSES: dict[str, GANObjective] = {
     "vanilla": GANObjective(_vanilla_d, _vanilla_g),
     "lsgan": GANObjective(_lsgan_d, _lsgan_g),
     "hinge": GANObjective(_hinge_d, _mean_critic_g),
+    "wgan": GANObjective(_wasserstein_d, _mean_critic_g),  # Lipschitz by weight clipping (the task clips)
     "wgangp": GANObjective(_wasserstein_d, _mean_critic_g, gradient_penalty=True),
 }
 

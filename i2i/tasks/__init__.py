@@ -6,10 +6,11 @@ from typing import Any
 
 from ..config import TrainConfig, apply_overrides
 from ..errors import ConfigError
-from . import cyclegan, pix2pix  # noqa: F401  (registers the tasks)
+from . import classifier, cyclegan, dcgan, pix2pix, sr, vae  # noqa: F401  (registers the tasks)
 from .base import TASKS, Task
 
-__all__ = ["TASKS", "Task", "config_from_dict", "default_config", "task_class"]
+__all__ = ["TASKS", "Task", "config_from_dict", "default_config", "importing_tasks", "task_class",
+           "task_for_architecture"]
 
 
 def task_class(name: str) -> type[Task]:
@@ -27,3 +28,17 @@ def config_from_dict(data: dict[str, Any], where: str = "config") -> TrainConfig
     if not isinstance(data, dict) or "task" not in data:
         raise ConfigError(f"{where}: missing 'task' (pix2pix, cyclegan, ...)")
     return apply_overrides(default_config(str(data["task"])), data, where)
+
+
+def importing_tasks() -> tuple[str, ...]:
+    """The tasks whose published generators `i2i models import` converts."""
+    return tuple(name for name in TASKS.names() if task_class(name).imports_architectures)
+
+
+def task_for_architecture(architecture: str) -> str:
+    """The task that trained published ``architecture`` weights (unet_256 -> pix2pix, rrdbnet -> esrgan, ...)."""
+    for name in importing_tasks():
+        if architecture.startswith(task_class(name).imports_architectures):
+            return name
+    raise ConfigError(f"--arch {architecture}: no task imports it (architectures: "
+                      f"{', '.join(p for n in importing_tasks() for p in task_class(n).imports_architectures)}...)")

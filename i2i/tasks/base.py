@@ -11,6 +11,7 @@ import itertools
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -27,6 +28,42 @@ from ..nn import init_weights
 from ..registry import Registry
 
 Batch = Mapping[str, Any]
+# The shared options only image-to-image translation uses (paired layouts, preprocess modes, the U-Net's norms)
+TRANSLATION_OPTIONS = frozenset({"data.direction", "data.input_nc", "data.output_nc", "data.preprocess",
+                                 "data.load_size", "data.crop_size", "model.n_layers_d", "model.norm", "model.dropout"})
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What ``i2i eval`` scores for one generator: its outputs on the batch's ``source`` images against the
+    batch's ``target`` images (the real images of the domain it translates into).
+
+    ``paired``: output i and target i show the same scene, so PSNR, SSIM and LPIPS are measured besides FID and
+    KID. ``extra_metrics``: further per-image paired metrics by name, each mapping (output, target) in [0, 1],
+    (B, C, H, W), to (B,) values (a family's own, such as PSNR on the Y channel).
+    """
+
+    generator: str
+    source: str
+    target: str
+    paired: bool
+    extra_metrics: Mapping[str, Callable[[Any, Any], Any]] = field(default_factory=dict)
+
+
+@dataclass
+class ExportPlan:
+    """How a network that is not image-to-image exports and runs: from noise, or to latent statistics.
+
+    ``module`` is what is traced (and what a run's checkpoint runs in ``i2i sample``), called with ``example``;
+    its outputs are ``output_names``. The first input's batch dimension is dynamic. ``metadata`` goes into the
+    ONNX file as ``i2i.*`` entries (kind, latent size, class names as JSON, image size, channels, value range).
+    """
+
+    module: nn.Module
+    example: tuple[torch.Tensor, ...]
+    input_names: list[str]
+    output_names: list[str]
+    metadata: dict[str, str] = field(default_factory=dict)
 
 
 class Task(ABC):
@@ -41,6 +78,15 @@ class Task(ABC):
     # The range the networks work in: the loop maps uint8 pixels 0..255 linearly onto it, and exported
     # models record it so that inference does the same.
     value_range: ClassVar[tuple[float, float]] = (-1.0, 1.0)
+    # Options of the shared sections ("data.load_size", ...) this method does not use: the CLI leaves them out of
+    # its help for it and refuses them on its command line.
+    unused_options: ClassVar[frozenset[str]] = frozenset()
+    # Images per validation batch: 1 for translation (batch norm on each image's own statistics, as at test
+    # time, and images of their own sizes); methods that evaluate in eval mode validate in larger batches.
+    validation_batch_size: ClassVar[int] = 1
+    # Name prefixes of the generator architectures whose published weights (`i2i models import`) this task
+    # trained: an imported file is recorded as this task's model unless --task says otherwise.
+    imports_architectures: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, config: TrainConfig, device: torch.device, precision: Precision | None = None) -> None:
         self.config, self.device = config, device
@@ -111,6 +157,44 @@ class Task(ABC):
         """Which way ``generator`` translates ('AtoB', 'BtoA'; '' when that means nothing), for its metadata."""
         return ""
 
+    @classmethod
+    def comparisons(cls, config: TrainConfig) -> tuple[Comparison, ...]:
+        """What ``i2i eval`` and ``--eval-every`` score: each generator's outputs on the batch's ``source`` images
+        against the batch's ``target`` images (none by default: the method is not scored that way)."""
+        return ()
+
+    @classmethod
+    def export_plan(cls, config: TrainConfig, generator: str, net: nn.Module) -> ExportPlan | None:
+        """For a network that does not map an image to an image, how it exports; None (the default) means it
+        does, and the image-to-image export (size multiples, tiling, parity on real images) applies."""
+        return None
+
+    @classmethod
+    def loader_batch_size(cls, config: TrainConfig) -> int:
+        """Items the data loader puts in one batch for one ``train_step`` (a WGAN critic takes several batches)."""
+        return config.optim.batch_size
+
+    def evaluate_set(self, dataset: Any) -> dict[str, float]:
+        """Validation metrics of the whole validation set at once (set-level scores such as a sample FID), added
+        to the per-batch averages of ``evaluate``; none by default."""
+        return {}
+
+    def notes(self) -> list[str]:
+        """Lines the loop prints when the run starts: choices the task made for the user (a recipe it applied)."""
+        return []
+
+    @torch.no_grad()
+    def preview_columns(self, preview: Batch) -> dict[str, torch.Tensor]:
+        """The sample grid's columns (images in [-1, 1]) for the preview batch.
+
+        By default each preview item goes through ``visuals`` alone (batch norm then uses that image's own
+        statistics, as at test time) and the rows are stacked; methods that sample from noise draw their grid
+        from a fixed noise instead.
+        """
+        count = len(next(v for v in preview.values() if isinstance(v, torch.Tensor)))
+        rows = [self.visuals({k: v[i : i + 1] for k, v in preview.items()}) for i in range(count)]
+        return {key: torch.cat([row[key] for row in rows]) for key in rows[0]}
+
     # --- shared behaviour --------------------------------------------------------------------------
     @classmethod
     def check_config(cls, config: TrainConfig) -> int:
@@ -129,7 +213,8 @@ class Task(ABC):
                 detail = str(e).splitlines()[0]
                 raise ConfigError(f"images of {size}x{size} are too small for --netG {config.model.net_g} / "
                                   f"--netD {config.model.net_d}: {detail}") from None
-        return int(getattr(networks[cls.generators[0]], "size_multiple", 1))
+        first = networks[cls.generators[0]] if cls.generators else None
+        return int(getattr(first, "size_multiple", 1))
 
     def init_weights(self) -> None:
         """Initialise every network as the config says (new runs only; a resume loads weights)."""
@@ -188,6 +273,20 @@ def backward_step(precision: Precision, optimizer: torch.optim.Optimizer, loss: 
     optimizer.zero_grad(set_to_none=True)
     precision.backward(loss)
     precision.step(optimizer)
+
+
+@contextmanager
+def eval_mode(*modules: nn.Module) -> Iterator[None]:
+    """Inside the block the modules are in eval mode (batch norm on running statistics, no dropout); their
+    modes are restored after it."""
+    modes = [(m, m.training) for module in modules for m in module.modules()]
+    for module in modules:
+        module.eval()
+    try:
+        yield
+    finally:
+        for m, training in modes:
+            m.training = training
 
 
 def paired_example_batch(config: TrainConfig) -> dict[str, torch.Tensor]:

@@ -27,7 +27,7 @@ from ..images import read_image
 from ..losses import GANLoss, gradient_penalty
 from ..models import NetworkSpec, spec_for
 from ..nn import inference_mode
-from .base import TASKS, Batch, Task, backward_step, paired_example_batch
+from .base import TASKS, Batch, Comparison, Task, backward_step, paired_example_batch
 from .image_pool import ImagePool
 
 
@@ -49,6 +49,7 @@ class CycleGAN(Task):
     """Unpaired translation with cycle consistency."""
 
     name = "cyclegan"
+    imports_architectures = ("resnet_",)
     method_config = CycleGANConfig
     generators = ("G_A", "G_B")
 
@@ -101,6 +102,12 @@ class CycleGAN(Task):
         a_paths, b_paths = found if data.direction == "AtoB" else (found[1], found[0])
         paths, channels = (a_paths, data.input_nc) if generator == "G_A" else (b_paths, data.output_nc)
         return [read_image(p, channels) for p in paths[:limit]]
+
+    @classmethod
+    def comparisons(cls, config: TrainConfig) -> tuple[Comparison, ...]:
+        """Each generator's outputs against the real images of the domain it translates into (unpaired)."""
+        return (Comparison("G_A", source="A", target="B", paired=False),
+                Comparison("G_B", source="B", target="A", paired=False))
 
     @classmethod
     def generator_direction(cls, config: TrainConfig, generator: str) -> str:

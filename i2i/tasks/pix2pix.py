@@ -22,7 +22,7 @@ from ..engine.precision import Precision
 from ..losses import GANLoss, gradient_penalty
 from ..models import NetworkSpec, spec_for
 from ..nn import inference_mode
-from .base import TASKS, Batch, Task, backward_step, paired_example_batch
+from .base import TASKS, Batch, Comparison, Task, backward_step, paired_example_batch
 from .metrics import paired_metrics
 
 
@@ -40,6 +40,7 @@ class Pix2Pix(Task):
     """Paired translation: G (input -> output) and a conditional D on (input, output) pairs."""
 
     name = "pix2pix"
+    imports_architectures = ("unet_",)
     method_config = Pix2PixConfig
     generators = ("G",)
 
@@ -81,6 +82,11 @@ class Pix2Pix(Task):
     @classmethod
     def generator_direction(cls, config: TrainConfig, generator: str) -> str:
         return config.data.direction
+
+    @classmethod
+    def comparisons(cls, config: TrainConfig) -> tuple[Comparison, ...]:
+        """G's outputs against the targets of the same pairs: FID, KID, and LPIPS, PSNR, SSIM pair by pair."""
+        return (Comparison("G", source="A", target="B", paired=True),)
 
     def __init__(self, config: TrainConfig, device: torch.device, precision: Precision | None = None) -> None:
         super().__init__(config, device, precision)

@@ -1,0 +1,116 @@
+"""What the methods trained on labelled images share: generation from noise, the VAE, the domain classifier.
+
+Their data is a folder of images (first-level subfolders are classes) or IDX files (see ``data/labelled.py``),
+scaled and centre-cropped to ``--image-size`` with ``--channels``; a batch is {'image', 'label'}.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..config import MethodConfig, TrainConfig, option
+from ..data import DataSplits, find_labelled, labelled_data
+from ..errors import ConfigError
+from .base import TRANSLATION_OPTIONS, ExportPlan, Task
+
+
+@dataclass(frozen=True)
+class LabelledConfig(MethodConfig):
+    """The image options of the methods on labelled images."""
+
+    image_size: int = option(64, "side the images are scaled and centre-cropped to (and generated at)",
+                             choices=(32, 64, 128))
+    channels: int = option(3, "channels of the images (1 grey, 3 RGB)", choices=(1, 3))
+
+
+@dataclass(frozen=True)
+class GenerativeConfig(LabelledConfig):
+    """The options of the methods that generate images: how their samples are scored during training."""
+
+    classifier: str = option("", "a classifier run (i2i train classifier) that scores samples at each validation: FID, "
+                                 "KID, precision/recall and classes covered in its feature space", metavar="RUN")
+    metric_samples: int = option(1000, "samples scored at each validation (with --classifier)", minimum=10)
+
+
+class LabelledTask(Task):
+    """A method trained on labelled images; ``uses_labels`` says whether every image must have a class."""
+
+    unused_options = TRANSLATION_OPTIONS
+    validation_batch_size = 100  # networks run in eval mode there: batch statistics play no part
+
+    @classmethod
+    def uses_labels(cls, config: TrainConfig) -> bool:
+        return False
+
+    @classmethod
+    def load_data(cls, config: TrainConfig, size_multiple: int, cache_file: Path | None,
+                  report: Path | None) -> DataSplits:
+        method = labelled_method(config)
+        return labelled_data(config.data, method.image_size, method.channels, cls.uses_labels(config),
+                             config.run.seed, cache_file, report)
+
+    @classmethod
+    def example_batch(cls, config: TrainConfig) -> dict[str, torch.Tensor]:
+        method, batch = labelled_method(config), cls.loader_batch_size(config)
+        return {"image": torch.empty(batch, method.channels, method.image_size, method.image_size),
+                "label": torch.zeros(batch, dtype=torch.int64)}
+
+
+def labelled_method(config: TrainConfig) -> LabelledConfig:
+    method = config.method
+    if not isinstance(method, LabelledConfig):
+        raise ConfigError(f"{config.task}: expected the options of a method on labelled images, got "
+                          f"{type(method).__name__}")
+    return method
+
+
+def class_names(config: TrainConfig) -> list[str]:
+    """The training data's class names (subfolders or classes.txt): a conditional model's labels."""
+    return list(_class_names(str(Path(config.data.root).resolve())))
+
+
+@functools.lru_cache(maxsize=8)
+def _class_names(root: str) -> tuple[str, ...]:
+    data = find_labelled(root, "train", conditional=True)
+    assert data is not None
+    return tuple(data.classes)
+
+
+class _Sampler(nn.Module):
+    """A generator as exported: ``forward(z[, label])``, with the output mapped by ``link`` (tanh is inside)."""
+
+    def __init__(self, net: nn.Module, link: nn.Module | None = None) -> None:
+        super().__init__()
+        self.net, self.link = net, link or nn.Identity()
+        self.conditional = bool(getattr(net, "num_classes", 0))
+
+    def forward(self, z: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
+        return self.link(self.net(z, label) if self.conditional else self.net(z))
+
+
+def latent_plan(net: nn.Module, kind: str, value_range: tuple[float, float], link: nn.Module | None = None,
+                interpolation: str = "slerp") -> ExportPlan:
+    """The export plan of a generator from noise (DCGAN's, or a VAE's decoder with its sigmoid as ``link``).
+
+    ``interpolation``: how to walk between two latent vectors: on the sphere a GAN's Gaussian z concentrates
+    on (slerp), or in a straight line (a VAE's latent space is trained to be smooth along it).
+    """
+    module = _Sampler(copy.deepcopy(net).float().eval(), link).eval()
+    latent, names = int(net.latent_dim), list(getattr(net, "class_names", []))  # type: ignore[arg-type]
+    example: tuple[torch.Tensor, ...] = (torch.randn(2, latent),)
+    inputs = ["z"]
+    if names:
+        example += (torch.tensor([0, len(names) - 1]),)
+        inputs.append("label")
+    metadata = {"kind": "latent", "task": kind, "latent_dim": str(latent), "classes": json.dumps(names),
+                "interpolation": interpolation,
+                "image_size": str(net.image_size), "channels": str(net.channels),  # type: ignore[attr-defined]
+                "value_range": f"{value_range[0]:g},{value_range[1]:g}"}
+    return ExportPlan(module, example, inputs, ["image"], metadata)
