@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
-"""Generation from noise on equal terms: six models, the same data and the same minutes each, one table.
+"""Generation from noise on equal terms: seven models, the same data and the same minutes each, one table.
 
-Trains a domain classifier on Fashion-MNIST (or takes `--classifier RUN`), then DCGAN (non-saturating), DCGAN
-with LSGAN, WGAN (weight clipping), WGAN-GP, conditional DCGAN and the VAE, each for `--minutes` of training at
-32x32, and scores every model against the test images in the classifier's feature space: FID and KID (KID's
-subsets of 1000), precision and recall (k=3), classes covered (a class counts with at least 2% of the samples)
-and, for the conditional model, how often a sample is classified as the class it was asked for; for the VAE
-also its reconstructions of the test images. Each model is also scored before training (same seed), so the
-table shows how far the minutes took it.
+Trains a domain classifier on Fashion-MNIST (or takes `--classifier RUN`), then DCGAN (non-saturating), DCGAN with
+LSGAN, WGAN (weight clipping), WGAN-GP, conditional DCGAN (a label channel in D, or a projection discriminator)
+and the VAE, each for `--minutes` of training at 32x32, and scores every model against the test images in the
+classifier's feature space: FID and KID (KID's subsets of 1000), precision and recall (k=3), classes covered (a
+class counts with at least 2% of the samples) and, for the conditional model, how often a sample is classified as
+the class it was asked for; for the VAE also its reconstructions of the test images. Each model is also scored
+before training (same seed), so the table shows how far the minutes took it.
 
     python bench/generation.py                          # Fashion-MNIST from ../shared/data/get-debian-data.sh
     python bench/generation.py --minutes 2 --data datasets/fashion-mnist-sample   # a quick look
@@ -41,6 +41,7 @@ MODELS: dict[str, tuple[str, dict[str, Any]]] = {
     "WGAN (clipping)": ("dcgan", {"gan_mode": "wgan"}),
     "WGAN-GP": ("dcgan", {"gan_mode": "wgangp"}),
     "conditional DCGAN": ("dcgan", {"conditional": True}),
+    "cDCGAN, projection": ("dcgan", {"conditional": True, "projection": True}),
     "VAE": ("vae", {"latent_dim": 32}),
 }
 
@@ -91,19 +92,21 @@ def main() -> None:
     parser.add_argument("--classifier-epochs", type=int, default=3)
     parser.add_argument("--samples", type=int, default=5000, help="samples scored per model")
     parser.add_argument("--only", nargs="+", choices=list(MODELS), help="run only these models")
+    parser.add_argument("--seed", type=int, default=0, help="the training seed of every model")
     parser.add_argument("--out", help="keep the runs here (default: a temporary folder)")
     args = parser.parse_args()
     data = Path(args.data)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(args.out) if args.out else Path(tmp)
         print(f"machine: {cpu_description()}, torch {torch.__version__} ({torch.get_num_threads()} threads); data "
-              f"{data}; 32x32 grey; {args.minutes:g} training minutes per model; {args.samples} samples scored\n")
+              f"{data}; 32x32 grey; {args.minutes:g} training minutes per model; seed {args.seed}; {args.samples} "
+              "samples scored\n")
         if args.classifier:
             judge_run = Path(args.classifier)
         else:
             start = time.perf_counter()
             config = config_for("classifier", data, out, "classifier", {}, max_steps=None)
-            config = apply_overrides(config, {"optim": {"n_epochs": args.classifier_epochs},
+            config = apply_overrides(config, {"optim": {"n_epochs": args.classifier_epochs, "n_epochs_decay": 0},
                                               "data": {"val_images": 10000}})
             result = quiet(train, config, progress_bar=False)
             judge_run = result.run_dir
@@ -122,7 +125,7 @@ def main() -> None:
             if args.only and label not in args.only:
                 continue
             name = label.lower().replace(" ", "_").replace(",", "").replace("(", "").replace(")", "")
-            config = config_for(task_name, data, out, name, method, max_minutes=args.minutes)
+            config = config_for(task_name, data, out, name, method, max_minutes=args.minutes, seed=args.seed)
             torch.manual_seed(config.run.seed)
             initial = task_class(task_name)(config, torch.device("cpu"))
             initial.init_weights()

@@ -19,6 +19,7 @@ from torch import nn
 from i2i.config import apply_overrides
 from i2i.data import find_labelled, read_idx
 from i2i.engine.logger import read_metrics
+from i2i.engine.samples import HEADER
 from i2i.engine.trainer import resume, train
 from i2i.errors import ConfigError, DataError
 from i2i.metrics.generation import class_histogram, precision_recall
@@ -52,8 +53,9 @@ def gen_config(task: str, out: Path, **sections: dict[str, Any]) -> Any:
 def classifier(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A domain classifier trained on the sample (a few epochs: about 80% test accuracy)."""
     out = tmp_path_factory.mktemp("classifier")
-    result = train(gen_config("classifier", out, optim={"n_epochs": 5, "batch_size": 64}, data={"val_images": 500}),
-                   progress_bar=False)
+    config = gen_config("classifier", out, optim={"n_epochs": 3, "n_epochs_decay": 2, "batch_size": 64},
+                        data={"val_images": 500})
+    result = train(config, progress_bar=False)
     assert result.validation[-1]["accuracy"] > 0.6, result.validation[-1]
     return result.run_dir
 
@@ -207,6 +209,8 @@ def test_conditional_samples_follow_their_label_more_often_than_chance(tmp_path:
     train(config, progress_bar=False)
     val = read_metrics(tmp_path / "dcgan" / "metrics.jsonl", "val")
     assert val[-1][1]["sample_conditional_accuracy"] > 0.25  # chance: 0.1
+    grid = cv2.imread(str(max((tmp_path / "dcgan" / "samples").glob("step_*.png"))))
+    assert grid.shape[:2] == (HEADER + 10 * 96, 8 * 96)  # one row per class (all ten), 8 noises; 32 px shown x3
 
 
 @pytest.mark.parametrize(("task", "method"), [("dcgan", {"gan_mode": "wgan", "n_critic": 2}), ("vae", {})])

@@ -22,9 +22,10 @@ def to_uint8_images(images: torch.Tensor) -> np.ndarray:
     return ((images + 1) * 127.5).round().byte().permute(0, 2, 3, 1).numpy()
 
 
-def make_grid(columns: dict[str, torch.Tensor], max_rows: int = 8) -> np.ndarray:
-    """Tile the visuals side by side under a title row; images are scaled to the first column's size."""
-    arrays = {title: to_uint8_images(images[:max_rows]) for title, images in columns.items()}
+def make_grid(columns: dict[str, torch.Tensor]) -> np.ndarray:
+    """Tile the visuals side by side under a title row, every row the task gave (its preview decides how many);
+    images are scaled to the first column's size."""
+    arrays = {title: to_uint8_images(images) for title, images in columns.items()}
     first = next(iter(arrays.values()))
     rows, h, w = first.shape[:3]
     zoom = -(-MIN_COLUMN_WIDTH // w)  # small images (28-64 px) are enlarged, pixels kept sharp, so titles fit

@@ -44,7 +44,7 @@ class Classifier(LabelledTask):
     @classmethod
     def default_config(cls) -> TrainConfig:
         return TrainConfig(task=cls.name, data=DataConfig(val_images=1000), model=ModelConfig(net_d="small_cnn"),
-                           optim=OptimConfig(n_epochs=10, n_epochs_decay=0, batch_size=128, lr=1e-3, beta1=0.9),
+                           optim=OptimConfig(n_epochs=5, n_epochs_decay=5, batch_size=128, lr=1e-3, beta1=0.9),
                            method=ClassifierConfig())
 
     @classmethod

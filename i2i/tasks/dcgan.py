@@ -31,6 +31,7 @@ from .labelled import GenerativeConfig, LabelledTask, class_names, latent_plan
 NoiseGANMode = Literal["vanilla", "lsgan", "hinge", "wgan", "wgangp"]
 CriticNorm = Literal["auto", "batch", "layer", "none"]
 GRID_COLUMNS = 8
+MAX_CLASS_ROWS = 32  # a conditional grid shows one row per class, up to this many classes
 
 
 @dataclass(frozen=True)
@@ -133,7 +134,7 @@ class DCGAN(LabelledTask):
         self.num_classes = len(self.class_names)
         # The sample grid's noise: the same z from the first step to the last (and after a resume)
         generator = torch.Generator().manual_seed(config.run.seed + 12345)
-        rows = self.num_classes or GRID_COLUMNS
+        rows = self._grid_rows()
         self.fixed_z = torch.randn(rows * GRID_COLUMNS, self.method.latent_dim, generator=generator).to(device)
         self._judge: DomainClassifier | None = None
 
@@ -245,9 +246,12 @@ class DCGAN(LabelledTask):
     def visuals(self, batch: Batch) -> dict[str, torch.Tensor]:
         return {"real": batch["image"]}
 
+    def _grid_rows(self) -> int:
+        return min(self.num_classes, MAX_CLASS_ROWS) if self.num_classes else GRID_COLUMNS
+
     def preview_columns(self, preview: Batch) -> dict[str, torch.Tensor]:
         """A grid from the fixed noise: 8 rows of 8 samples, or one row per class (same 8 noises) if conditional."""
-        rows = self.num_classes or GRID_COLUMNS
+        rows = self._grid_rows()
         labels = torch.arange(rows, device=self.device).repeat_interleave(GRID_COLUMNS) if self.num_classes else None
         samples = self.generate(self.fixed_z, labels)
         grid = samples.view(rows, GRID_COLUMNS, *samples.shape[1:])
