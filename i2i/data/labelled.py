@@ -31,6 +31,7 @@ from ..config import DataConfig
 from ..errors import DataError
 from ..images import is_image_file, list_images, read_image, to_channels
 from .build import DataSplits
+from .layouts import check_data_root
 from .sampler import SampleKey, sample_seed
 from .scan import ScanCache, raise_problems, scan_images
 
@@ -141,10 +142,7 @@ def _read_folder_split(folder: Path, conditional: bool) -> Labelled:
 def find_labelled(root: str | Path, split: str, conditional: bool = False) -> Labelled | None:
     """The ``split`` ('train' or 'val') of a labelled dataset, None when it has no such split."""
     root = Path(root)
-    if root.is_file():
-        raise DataError(f"{root}: is a file; --data takes the dataset folder")
-    if not root.is_dir():
-        raise DataError(f"{root}: no such data folder")
+    check_data_root(root, "the dataset folder (images in class subfolders, or Fashion-MNIST's IDX files)")
     if _idx_file(root, "train", "images-idx3-ubyte") is not None:
         return _read_idx_split(root, split)
     if (root / "train").is_dir():

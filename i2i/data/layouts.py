@@ -24,15 +24,17 @@ class PairSource:
     b: Path | None = None
 
 
-def _check_root(root: Path) -> None:
+def check_data_root(root: Path, expected: str = "the dataset folder (the one holding train/, A/ and B/, or trainA/ "
+                                                  "and trainB/)") -> None:
+    """A one-line DataError unless ``root`` is a folder; ``expected`` says what --data should name."""
     if root.is_file():
-        raise DataError(f"{root}: is a file; --data takes the dataset folder (the one holding train/, A/ and B/, "
-                        "or trainA/ and trainB/)")
+        raise DataError(f"{root}: is a file; --data takes {expected}")
     if not root.is_dir():
         raise DataError(f"{root}: no such data folder")
 
 
-def _images_in(folder: Path) -> list[Path]:
+def images_in(folder: Path) -> list[Path]:
+    """The images of ``folder``; a one-line DataError when it holds none."""
     images = list_images(folder)
     if not images:
         raise DataError(f"{folder}: no images (looked for {', '.join(IMAGE_EXTENSIONS)})")
@@ -45,7 +47,7 @@ def find_paired(root: str | Path, split: str) -> list[PairSource] | None:
     Raises DataError when the folder has no paired layout, a split is empty, or files do not match.
     """
     root = Path(root)
-    _check_root(root)
+    check_data_root(root)
     a_dir, b_dir = root / "A", root / "B"
     if a_dir.is_dir() or b_dir.is_dir():
         if not (a_dir.is_dir() and b_dir.is_dir()):
@@ -66,13 +68,13 @@ def find_paired(root: str | Path, split: str) -> list[PairSource] | None:
             raise DataError(f"{root}: no paired layout found: expected train/ with A|B side-by-side images, "
                             "or A/ and B/ folders")
         return None
-    return [PairSource(path) for path in _images_in(split_dir)]
+    return [PairSource(path) for path in images_in(split_dir)]
 
 
 def find_unpaired(root: str | Path, split: str) -> tuple[list[Path], list[Path]] | None:
     """The A and B images of ``split`` ('train', 'val', 'test'); None when that split does not exist."""
     root = Path(root)
-    _check_root(root)
+    check_data_root(root)
     a_dir, b_dir = root / f"{split}A", root / f"{split}B"
     if not a_dir.is_dir() and not b_dir.is_dir():
         if split == "train":
@@ -81,13 +83,13 @@ def find_unpaired(root: str | Path, split: str) -> tuple[list[Path], list[Path]]
     for folder in (a_dir, b_dir):
         if not folder.is_dir():
             raise DataError(f"{folder}: missing (unpaired data needs both {a_dir.name}/ and {b_dir.name}/)")
-    return _images_in(a_dir), _images_in(b_dir)
+    return images_in(a_dir), images_in(b_dir)
 
 
 def _match_by_name(a_dir: Path, b_dir: Path) -> list[PairSource]:
     """Pair A and B files with the same relative path, ignoring the extension (a.jpg <-> a.png)."""
-    a_files = {p.relative_to(a_dir).with_suffix(""): p for p in _images_in(a_dir)}
-    b_files = {p.relative_to(b_dir).with_suffix(""): p for p in _images_in(b_dir)}
+    a_files = {p.relative_to(a_dir).with_suffix(""): p for p in images_in(a_dir)}
+    b_files = {p.relative_to(b_dir).with_suffix(""): p for p in images_in(b_dir)}
     only_a = sorted(set(a_files) - set(b_files))
     only_b = sorted(set(b_files) - set(a_files))
     if only_a or only_b:

@@ -25,9 +25,10 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from ..errors import ConfigError, DataError
-from ..images import list_images, read_image
+from ..images import read_image
 from .datasets import to_tensor
 from .degradations import Degradation, RealDegradation, bicubic_downscale
+from .layouts import check_data_root, images_in
 from .sampler import SampleKey, sample_seed
 from .scan import ImageInfo, ScanCache, raise_problems, scan_images
 
@@ -53,33 +54,19 @@ class SRFound:
     val_note: str
 
 
-def _check_root(root: Path) -> None:
-    if root.is_file():
-        raise DataError(f"{root}: is a file; --data takes the folder of high-resolution images")
-    if not root.is_dir():
-        raise DataError(f"{root}: no such data folder")
-
-
-def _images(folder: Path) -> list[Path]:
-    images = list_images(folder)
-    if not images:
-        raise DataError(f"{folder}: no images")
-    return images
-
-
 def find_folder(root: str | Path, val_images: int) -> SRFound:
     """HR images of the ``folder`` layout (see the module docstring)."""
     root = Path(root)
-    _check_root(root)
+    check_data_root(root, "the folder of high-resolution images")
     if (root / "HR").is_dir() and any(root.glob("LR*")):
         raise ConfigError(f"{root}: holds HR/ and LR folders; train on them as given with --layout div2k")
     if (root / "train").is_dir():
-        train = _images(root / "train")
+        train = images_in(root / "train")
         val_dir = next((root / v for v in VAL_FOLDERS if (root / v).is_dir()), None)
-        val = _images(val_dir)[:val_images] if val_dir is not None and val_images else []
+        val = images_in(val_dir)[:val_images] if val_dir is not None and val_images else []
         note = f"{val_dir.name}/" if val else "none"
         return SRFound([SRSource(p) for p in train], [SRSource(p) for p in val], note)
-    images = _images(root)
+    images = images_in(root)
     if val_images and len(images) >= HOLD_OUT_EVERY:
         held = set(range(0, len(images), HOLD_OUT_EVERY)[:val_images])
         val = [images[i] for i in sorted(held)]
@@ -112,11 +99,11 @@ def _match(hr_dir: Path, lr_dir: Path, scale: int) -> list[SRSource]:
     """Pair each HR image with the LR image of the same name (``NAME`` or ``NAMEx{scale}``, any extension)."""
     suffix = re.compile(rf"x{scale}$", re.IGNORECASE)
     lr_files: dict[Path, Path] = {}
-    for path in _images(lr_dir):
+    for path in images_in(lr_dir):
         key = path.relative_to(lr_dir).with_suffix("")
         lr_files[key.with_name(suffix.sub("", key.name))] = path
     sources, unmatched = [], []
-    for path in _images(hr_dir):
+    for path in images_in(hr_dir):
         key = path.relative_to(hr_dir).with_suffix("")
         if key in lr_files:
             sources.append(SRSource(path, lr_files[key]))
@@ -131,7 +118,7 @@ def _match(hr_dir: Path, lr_dir: Path, scale: int) -> list[SRSource]:
 def find_div2k(root: str | Path, scale: int, val_images: int) -> SRFound:
     """LR/HR pairs of the ``div2k`` layout (see the module docstring)."""
     root = Path(root)
-    _check_root(root)
+    check_data_root(root, "the folder of high-resolution images")
     train_dirs = _div2k_dirs(root, "train", scale)
     if train_dirs is None:
         raise DataError(f"{root}: no div2k layout found: expected HR/ and LR_bicubic/X{scale}/ (in {root} or "
