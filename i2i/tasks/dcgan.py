@@ -23,10 +23,10 @@ from ..config import DataConfig, ModelConfig, OptimConfig, TrainConfig, option
 from ..engine.precision import Precision
 from ..errors import ConfigError
 from ..losses import GANLoss, gradient_penalty
-from ..metrics.generation import DomainClassifier, image_batches, sample_metrics
+from ..metrics.generation import sample_metrics
 from ..models import NetworkSpec, spec_for
 from .base import TASKS, Batch, ExportPlan, backward_step, eval_mode
-from .labelled import GenerativeConfig, LabelledTask, class_names, latent_plan
+from .labelled import GenerativeConfig, GenerativeTask, class_names, latent_plan
 
 NoiseGANMode = Literal["vanilla", "lsgan", "hinge", "wgan", "wgangp"]
 CriticNorm = Literal["auto", "batch", "layer", "none"]
@@ -72,7 +72,7 @@ def n_critic(method: DCGANConfig) -> int:
 
 
 @TASKS.register("dcgan")
-class DCGAN(LabelledTask):
+class DCGAN(GenerativeTask):
     """Unconditional or class-conditional image generation from noise."""
 
     name = "dcgan"
@@ -130,13 +130,12 @@ class DCGAN(LabelledTask):
         self.recipe = self._recipe(config)
         super().__init__(config, device, precision)
         self.gan = GANLoss(self.method.gan_mode)
-        self.class_names: list[str] = list(getattr(self.networks["G"], "class_names", []))
+        self.class_names = list(getattr(self.networks["G"], "class_names", []))
         self.num_classes = len(self.class_names)
         # The sample grid's noise: the same z from the first step to the last (and after a resume)
         generator = torch.Generator().manual_seed(config.run.seed + 12345)
         rows = self._grid_rows()
         self.fixed_z = torch.randn(rows * GRID_COLUMNS, self.method.latent_dim, generator=generator).to(device)
-        self._judge: DomainClassifier | None = None
 
     def _recipe(self, config: TrainConfig) -> Recipe | None:
         """The objective's paper optimizer, unless the user set --lr, --beta1 or --beta2 away from DCGAN's."""
@@ -226,22 +225,9 @@ class DCGAN(LabelledTask):
             z = torch.randn(n, self.method.latent_dim, device=self.device, generator=noise)
             return self.generate(z, None if labels is None else labels.to(self.device))
 
-        real_features, _ = judge.describe(image_batches(dataset))
-        metrics = sample_metrics(judge, real_features, generate, self.method.metric_samples,
+        metrics = sample_metrics(judge, self.reference_features(judge, dataset), generate, self.method.metric_samples,
                                  conditional=self.num_classes > 0)
         return metrics.as_log("sample_")
-
-    def judge(self) -> DomainClassifier | None:
-        """The --classifier run as a feature extractor (loaded once), or None without one."""
-        if not self.method.classifier:
-            return None
-        if self._judge is None:
-            self._judge = DomainClassifier(self.method.classifier, self.device)
-            if self.num_classes and self._judge.class_names != self.class_names:
-                raise ConfigError(f"--classifier {self.method.classifier}: its classes "
-                                  f"({', '.join(self._judge.class_names)}) are not the data's "
-                                  f"({', '.join(self.class_names)})")
-        return self._judge
 
     def visuals(self, batch: Batch) -> dict[str, torch.Tensor]:
         return {"real": batch["image"]}

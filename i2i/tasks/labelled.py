@@ -11,13 +11,17 @@ import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
 from ..config import MethodConfig, TrainConfig, option
 from ..data import DataSplits, find_labelled, labelled_data
+from ..engine.precision import Precision
 from ..errors import ConfigError
+from ..metrics.generation import DomainClassifier, image_batches
 from .base import TRANSLATION_OPTIONS, ExportPlan, Task
 
 
@@ -61,6 +65,37 @@ class LabelledTask(Task):
         method, batch = labelled_method(config), cls.loader_batch_size(config)
         return {"image": torch.empty(batch, method.channels, method.image_size, method.image_size),
                 "label": torch.zeros(batch, dtype=torch.int64)}
+
+
+class GenerativeTask(LabelledTask):
+    """A method that generates images: with --classifier, its validation scores samples in that classifier's
+    feature space against the validation images (whose features are computed once per run)."""
+
+    def __init__(self, config: TrainConfig, device: torch.device, precision: Precision | None = None) -> None:
+        super().__init__(config, device, precision)
+        self.class_names: list[str] = []  # a conditional model's classes, which the classifier must share
+        self._judge: DomainClassifier | None = None
+        self._reference: tuple[Any, np.ndarray] | None = None  # (dataset, its features)
+
+    def judge(self) -> DomainClassifier | None:
+        """The --classifier run as a feature extractor (loaded once), or None without one."""
+        method = self.config.method
+        assert isinstance(method, GenerativeConfig)
+        if not method.classifier:
+            return None
+        if self._judge is None:
+            self._judge = DomainClassifier(method.classifier, self.device)
+            if self.class_names and self._judge.class_names != self.class_names:
+                raise ConfigError(f"--classifier {method.classifier}: its classes "
+                                  f"({', '.join(self._judge.class_names)}) are not the data's "
+                                  f"({', '.join(self.class_names)})")
+        return self._judge
+
+    def reference_features(self, judge: DomainClassifier, dataset: Any) -> np.ndarray:
+        """The judge's features of the validation images: the set does not change during a run."""
+        if self._reference is None or self._reference[0] is not dataset:
+            self._reference = (dataset, judge.describe(image_batches(dataset))[0])
+        return self._reference[1]
 
 
 def labelled_method(config: TrainConfig) -> LabelledConfig:

@@ -24,10 +24,10 @@ from torch import nn
 from ..config import DataConfig, ModelConfig, OptimConfig, TrainConfig, option
 from ..engine.precision import Precision
 from ..errors import ConfigError
-from ..metrics.generation import DomainClassifier, image_batches, sample_metrics, score
+from ..metrics.generation import image_batches, sample_metrics, score
 from ..models import NetworkSpec, spec_for
 from .base import TASKS, Batch, ExportPlan, backward_step, eval_mode
-from .labelled import GenerativeConfig, LabelledTask, latent_plan
+from .labelled import GenerativeConfig, GenerativeTask, latent_plan
 
 ReconLoss = Literal["bce", "mse"]
 GRID_ROWS = 8
@@ -59,7 +59,7 @@ def reconstruction_nll(logits: torch.Tensor, images: torch.Tensor, kind: ReconLo
 
 
 @TASKS.register("vae")
-class VAE(LabelledTask):
+class VAE(GenerativeTask):
     """Variational autoencoder: reconstructions, samples from the prior, interpolation in latent space."""
 
     name = "vae"
@@ -111,7 +111,6 @@ class VAE(LabelledTask):
         self.steps = torch.zeros((), dtype=torch.float32, device=device)
         generator = torch.Generator().manual_seed(config.run.seed + 54321)
         self.fixed_z = torch.randn(GRID_ROWS * 4, self.method.latent_dim, generator=generator).to(device)
-        self._judge: DomainClassifier | None = None
 
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"VAE": self.adam("E", "G")}
@@ -164,20 +163,19 @@ class VAE(LabelledTask):
     def evaluate_set(self, dataset: Any) -> dict[str, float]:
         """With --classifier: samples from the prior ('sample_') and reconstructions of the validation images
         ('recon_') scored against those images in the classifier's feature space."""
-        if not self.method.classifier:
+        judge = self.judge()
+        if judge is None:
             return {}
-        if self._judge is None:
-            self._judge = DomainClassifier(self.method.classifier, self.device)
         noise = torch.Generator(device=self.device).manual_seed(self.config.run.seed + 777)
 
         def generate(n: int, labels: torch.Tensor | None) -> torch.Tensor:
             return self.decode(torch.randn(n, self.method.latent_dim, device=self.device, generator=noise)) * 2 - 1
 
-        real_features, _ = self._judge.describe(image_batches(dataset))
-        samples = sample_metrics(self._judge, real_features, generate, self.method.metric_samples)
+        real_features = self.reference_features(judge, dataset)
+        samples = sample_metrics(judge, real_features, generate, self.method.metric_samples)
         recons = (self.decode(self.encode((batch.to(self.device) + 1) / 2)[0]) * 2 - 1
                   for batch in image_batches(dataset))
-        return {**samples.as_log("sample_"), **score(self._judge, real_features, recons).as_log("recon_")}
+        return {**samples.as_log("sample_"), **score(judge, real_features, recons).as_log("recon_")}
 
     def visuals(self, batch: Batch) -> dict[str, torch.Tensor]:
         images = batch["image"]
