@@ -26,9 +26,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from i2i.evaluation.evaluate import EvalOptions, evaluate_folders
 from i2i.hub.weights import WEIGHTS, weights_folder
 from i2i.metrics.backbones import ARCHITECTURES, INCEPTION, WeightsSource, inception
-from i2i.metrics.evaluate import EvalOptions, evaluate_folders
 
 TIMING_ONLY = "default-initialised networks of the published layout (timing only)"
 

@@ -29,9 +29,10 @@ from hardware import cpu_description
 
 from i2i.config import apply_overrides
 from i2i.engine.checkpoint import latest_checkpoint, load_checkpoint
-from i2i.engine.trainer import train
-from i2i.metrics.generation import DomainClassifier, SampleMetrics, image_batches, sample_metrics, score
+from i2i.metrics.generation import SampleMetrics, image_batches, sample_metrics, score
 from i2i.tasks import config_from_dict, default_config, task_class
+from i2i.tasks.labelled import DomainClassifier
+from i2i.training.trainer import train
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = Path.home() / ".cache" / "i2i-data" / "fashion-mnist"

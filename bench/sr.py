@@ -40,13 +40,13 @@ from i2i.deploy.export import ExportRequest, export_network, model_info
 from i2i.deploy.onnx_export import inference_network
 from i2i.engine.checkpoint import load_checkpoint
 from i2i.engine.precision import Precision
-from i2i.engine.trainer import resume, train
 from i2i.hub.weights import weights_folder
 from i2i.images import list_images, read_image
 from i2i.infer import OnnxModel
 from i2i.metrics.sr import psnr_y, ssim_y
 from i2i.models import spec_for
 from i2i.tasks import default_config, task_class
+from i2i.training.trainer import resume, train
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "datasets" / "kde-photos-sr"

@@ -32,8 +32,8 @@ from i2i.config import apply_overrides
 from i2i.engine import distributed
 from i2i.engine.devices import backend_settings, resolve_device
 from i2i.engine.logger import read_records
-from i2i.engine.trainer import Trainer
 from i2i.tasks import default_config
+from i2i.training.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "datasets" / "gnome-day2night"

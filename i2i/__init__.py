@@ -19,9 +19,9 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "train": "i2i.engine.trainer",
-    "resume": "i2i.engine.trainer",
-    "TrainResult": "i2i.engine.trainer",
+    "train": "i2i.training",
+    "resume": "i2i.training",
+    "TrainResult": "i2i.training",
     "load_checkpoint": "i2i.engine.checkpoint",
     "save_checkpoint": "i2i.engine.checkpoint",
     "create_model": "i2i.models",

@@ -27,20 +27,27 @@ GANMode = Literal["vanilla", "lsgan", "hinge", "wgangp"]
 
 def option(default: Any, help: str, flag: str | None = None, choices: tuple[Any, ...] | None = None,
            metavar: str | None = None, minimum: float | None = None, maximum: float | None = None,
-           above: float | None = None, below: float | None = None) -> Any:
+           above: float | None = None, below: float | None = None, resumable: bool = False) -> Any:
     """A dataclass field with the help text (and optional flag name, choices, metavar) the CLI shows.
 
     ``minimum``/``maximum`` are inclusive bounds, ``above``/``below`` exclusive ones; every config dataclass
     checks them when it is built (``Checked``), so the CLI, a YAML file and the Python API reject the same values.
+    ``resumable``: a resume may change the option (where the data is, how long to train, how the run executes),
+    because the resumed run still takes the steps it would have taken; every other option defines the run.
     """
     meta = {"help": help, "flag": flag, "choices": choices, "metavar": metavar, "minimum": minimum,
-            "maximum": maximum, "above": above, "below": below}
+            "maximum": maximum, "above": above, "below": below, "resumable": resumable}
     return field(default=default, metadata=meta)
 
 
 def flag_of(f: dataclasses.Field[Any]) -> str:
     """The command-line flag of a config field (``--batch-size`` for ``batch_size``, unless set)."""
     return f.metadata.get("flag") or "--" + f.name.replace("_", "-")
+
+
+def is_resumable(f: dataclasses.Field[Any]) -> bool:
+    """Whether a resume may change field ``f`` (declared with ``option(..., resumable=True)``)."""
+    return bool(f.metadata.get("resumable"))
 
 
 def range_text(f: dataclasses.Field[Any]) -> str | None:
@@ -80,7 +87,7 @@ class DataConfig(Checked):
     """Where the images are and how they are prepared."""
 
     root: str = option("", "dataset folder (paired: train/ with A|B side by side, or A/ and B/; "
-                           "unpaired: trainA/ and trainB/)", flag="--data", metavar="FOLDER")
+                           "unpaired: trainA/ and trainB/)", flag="--data", metavar="FOLDER", resumable=True)
     direction: Direction = option("AtoB", "translate A to B, or B to A")
     input_nc: int = option(3, "channels of the input images (1 grey, 3 RGB)", choices=(1, 3))
     output_nc: int = option(3, "channels of the output images (1 grey, 3 RGB)", choices=(1, 3))
@@ -89,7 +96,8 @@ class DataConfig(Checked):
     crop_size: int = option(256, "then crop to this size", minimum=1)
     flip: bool = option(True, "random horizontal flips (the same flip for both halves of a pair)")
     max_dataset_size: int | None = option(None, "use at most this many training images", minimum=1)
-    num_workers: int = option(4, "data loading worker processes (0: load in the main process)", minimum=0)
+    num_workers: int = option(4, "data loading worker processes (0: load in the main process)", minimum=0,
+                              resumable=True)
     val_images: int = option(50, "validation images scored after each epoch (0: no validation)", minimum=0)
 
 
@@ -118,8 +126,8 @@ class ModelConfig(Checked):
 class OptimConfig(Checked):
     """Optimiser and learning-rate schedule (the reference recipe by default)."""
 
-    n_epochs: int = option(100, "epochs at the initial learning rate", minimum=0)
-    n_epochs_decay: int = option(100, "epochs over which the learning rate then decays", minimum=0)
+    n_epochs: int = option(100, "epochs at the initial learning rate", minimum=0, resumable=True)
+    n_epochs_decay: int = option(100, "epochs over which the learning rate then decays", minimum=0, resumable=True)
     batch_size: int = option(1, "images per optimisation step (per process under torchrun)", minimum=1)
     lr: float = option(2e-4, "initial learning rate of Adam", above=0)
     beta1: float = option(0.5, "Adam beta1", minimum=0, below=1)
@@ -136,29 +144,33 @@ class RunConfig(Checked):
     out: str = option("runs", "folder that holds the runs", metavar="FOLDER")
     name: str = option("", "run name (default: the data folder's name)", metavar="NAME")
     seed: int = option(0, "random seed (data order, augmentation, initialisation)", minimum=0)
-    device: str = option("auto", "cpu, cuda, cuda:N, or auto (cuda when present)", metavar="DEVICE")
-    precision: PrecisionKind = option("fp32", "fp32, or autocast to bf16 / fp16 (fp16 with a grad scaler; CUDA)")
+    device: str = option("auto", "cpu, cuda, cuda:N, or auto (cuda when present)", metavar="DEVICE", resumable=True)
+    precision: PrecisionKind = option("fp32", "fp32, or autocast to bf16 / fp16 (fp16 with a grad scaler; CUDA)",
+                                      resumable=True)
     channels_last: bool = option(True, "channels-last memory format on CUDA, for networks whose layers all keep "
-                                         "it (batch norm, zero padding: the U-Net and PatchGAN)")
-    compile: bool = option(False, "torch.compile the networks")
+                                         "it (batch norm, zero padding: the U-Net and PatchGAN)", resumable=True)
+    compile: bool = option(False, "torch.compile the networks", resumable=True)
     cuda_graphs: bool = option(True, "on CUDA, capture the training step in a CUDA graph and replay it (one launch "
-                                     "per step instead of hundreds; fp32/bf16, one process)")
-    deterministic: bool = option(False, "deterministic algorithms (slower on CUDA)")
+                                     "per step instead of hundreds; fp32/bf16, one process)", resumable=True)
+    deterministic: bool = option(False, "deterministic algorithms (slower on CUDA)", resumable=True)
     sync_batch_norm: bool = option(False, "under torchrun on GPUs: batch-norm statistics over every process's "
-                                          "batch (SyncBatchNorm)")
+                                          "batch (SyncBatchNorm)", resumable=True)
     dist_timeout: int = option(600, "under torchrun: seconds a process waits for the others before the job "
-                                    "stops with an error", minimum=1)
-    max_steps: int | None = option(None, "stop after this many optimisation steps, save and exit", minimum=0)
+                                    "stops with an error", minimum=1, resumable=True)
+    max_steps: int | None = option(None, "stop after this many optimisation steps, save and exit", minimum=0,
+                                   resumable=True)
     max_minutes: float | None = option(None, "stop after this many minutes of training (this session's), save and "
-                                             "exit", above=0)
-    save_every_epochs: int = option(5, "keep the weights of every Nth epoch (0: only latest)", minimum=0)
+                                             "exit", above=0, resumable=True)
+    save_every_epochs: int = option(5, "keep the weights of every Nth epoch (0: only latest)", minimum=0,
+                                    resumable=True)
     save_latest_every_steps: int = option(5000, "also save the latest checkpoint every N steps (0: per epoch)",
-                                         minimum=0)
-    log_every: int = option(100, "log losses every N steps", minimum=1)
-    sample_every: int = option(400, "write a sample grid every N steps (0: per epoch)", minimum=0)
-    tensorboard: bool = option(False, "also log to TensorBoard (needs the tensorboard extra)")
+                                         minimum=0, resumable=True)
+    log_every: int = option(100, "log losses every N steps", minimum=1, resumable=True)
+    sample_every: int = option(400, "write a sample grid every N steps (0: per epoch)", minimum=0, resumable=True)
+    tensorboard: bool = option(False, "also log to TensorBoard (needs the tensorboard extra)", resumable=True)
     eval_every: int = option(0, "every N epochs, also score FID and KID (and LPIPS, PSNR, SSIM on paired data) on the "
-                                "validation images, for the metrics log and the report (0: never)", minimum=0)
+                                "validation images, for the metrics log and the report (0: never)", minimum=0,
+                                resumable=True)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,9 @@ way timm's ``create_model`` lets a config name any registered architecture.
 
 from __future__ import annotations
 
+import importlib
 import inspect
+import pkgutil
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -109,3 +111,12 @@ class Registry(Generic[T]):
 
 def _takes_var_kwargs(fn: Callable[..., Any]) -> bool:
     return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in inspect.signature(fn).parameters.values())
+
+
+def import_submodules(package: str, path: list[str]) -> list[str]:
+    """Import every module of ``package`` (its ``__path__``), so that the builders they register are found
+    without a list to keep: a new network or method is one new file. Returns the module names, sorted."""
+    names = sorted(info.name for info in pkgutil.iter_modules(path) if not info.name.startswith("_"))
+    for name in names:
+        importlib.import_module(f"{package}.{name}")
+    return names

@@ -141,7 +141,7 @@ def test_the_torch_floor_is_stated_once_and_enforced(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(torch, "__version__", "2.5.1+cu124")
     with pytest.raises(ConfigError, match=r"torch 2\.5\.1\+cu124 is older than 2\.6.*pip install 'torch>=2\.6'"):
         require_torch()
-    from i2i.engine.trainer import train
+    from i2i.training.trainer import train
 
     with pytest.raises(ConfigError, match=r"older than 2\.6"):
         train(default_config("pix2pix"))

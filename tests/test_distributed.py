@@ -36,8 +36,8 @@ def _rank_main(rank: int, port: int, config: dict[str, Any], out: str) -> None:
     torch.set_num_threads(1)
     from i2i.engine import distributed
     from i2i.engine.devices import backend_settings
-    from i2i.engine.trainer import Trainer, run_dir_for
     from i2i.tasks import config_from_dict
+    from i2i.training.trainer import Trainer, run_dir_for
 
     train_config = config_from_dict(config)
     context = distributed.from_environment("cpu", 120)
@@ -60,7 +60,7 @@ def test_two_processes_train_like_one_with_twice_the_batch(tmp_path: Path, unpai
                            run={"max_steps": 3, "save_every_epochs": 0, "name": name})
 
     single, double = config("single", 4), config("double", 2)
-    from i2i.engine.trainer import train
+    from i2i.training.trainer import train
 
     reference = load_checkpoint(train(single, progress_bar=False).checkpoint).weights
     torch.multiprocessing.spawn(_rank_main, args=(free_port(), to_dict(double), str(tmp_path)), nprocs=2)

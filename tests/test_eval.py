@@ -16,9 +16,9 @@ from test_metrics import weights_home  # noqa: F401  (the session fixture: rando
 
 from i2i.cli.main import main
 from i2i.engine.logger import read_metrics
-from i2i.engine.trainer import train
 from i2i.errors import ConfigError, DataError
-from i2i.metrics.evaluate import EvalOptions, evaluate_folders, evaluate_model, evaluate_run
+from i2i.evaluation.evaluate import EvalOptions, evaluate_folders, evaluate_model, evaluate_run
+from i2i.training.trainer import train
 
 FAST = EvalOptions(device="cpu", kid_subsets=10, lpips_net="squeeze")
 

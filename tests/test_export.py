@@ -25,7 +25,6 @@ from i2i.deploy.export import export_run, model_info
 from i2i.deploy.onnx_export import TileableNorm, WithStatistics, export_onnx, inference_network, model_input
 from i2i.deploy.subpixel import SubpixelConvTranspose, rewritable
 from i2i.engine.checkpoint import load_checkpoint
-from i2i.engine.trainer import train
 from i2i.errors import CheckpointError, ConfigError, I2IError
 from i2i.fileio import sha256_of
 from i2i.hub.store import ModelStore
@@ -34,6 +33,7 @@ from i2i.infer import OnnxModel
 from i2i.infer.model import with_statistics_io
 from i2i.models import spec_for
 from i2i.nn import inference_mode
+from i2i.training.trainer import train
 
 
 @pytest.fixture(scope="module")

@@ -20,12 +20,12 @@ from i2i.config import apply_overrides
 from i2i.data import find_labelled, read_idx
 from i2i.engine.logger import read_metrics
 from i2i.engine.samples import HEADER
-from i2i.engine.trainer import resume, train
 from i2i.errors import ConfigError, DataError
 from i2i.metrics.generation import class_histogram, precision_recall
 from i2i.models import create_model
 from i2i.tasks import default_config, task_class
 from i2i.tasks.vae import kl_to_standard_normal
+from i2i.training.trainer import resume, train
 
 FASHION = ROOT / "datasets" / "fashion-mnist-sample"
 

@@ -12,8 +12,8 @@ from conftest import SAMPLE, tiny_config
 
 from i2i.engine.checkpoint import load_checkpoint
 from i2i.engine.precision import Precision
-from i2i.engine.trainer import resume, train
 from i2i.errors import ConfigError
+from i2i.training.trainer import resume, train
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 

@@ -20,10 +20,10 @@ import torch
 from conftest import run_cli
 
 from i2i.cli.main import main
+from i2i.deploy.resolve import pull
 from i2i.errors import ConfigError
 from i2i.fileio import sha256_of
 from i2i.hub.download import DownloadError, download
-from i2i.hub.resolve import pull
 from i2i.hub.store import ModelStore
 from i2i.hub.zoo import PRETRAINED
 from i2i.images import read_image, write_image

@@ -13,7 +13,6 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from i2i.deploy.onnx_export import export_onnx, inference_network
 from i2i.engine.checkpoint import load_checkpoint
-from i2i.engine.trainer import train
 from i2i.infer import OnnxModel
 from i2i.infer.model import ModelInfo
 from i2i.models import NETWORKS, create_model, list_models
@@ -22,6 +21,7 @@ from i2i.models.mobile_resnet import MobileResnetBlock, MobileResnetGenerator
 from i2i.models.resnet import ResnetGenerator
 from i2i.nn import inference_mode, init_weights
 from i2i.tasks import task_class
+from i2i.training.trainer import train
 
 
 @pytest.mark.parametrize("channels", [1, 3])

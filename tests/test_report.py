@@ -15,9 +15,9 @@ import pytest
 from conftest import SAMPLE, tiny_config
 
 from i2i.cli.main import main
-from i2i.engine.trainer import train
 from i2i.report import read_run, write_run_report
 from i2i.report.svg import nice_ticks, smooth
+from i2i.training.trainer import train
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 

@@ -17,7 +17,6 @@ from i2i.cli.main import main
 from i2i.config import apply_overrides
 from i2i.deploy.export import export_run
 from i2i.engine.checkpoint import latest_checkpoint, load_checkpoint
-from i2i.engine.trainer import train
 from i2i.hub.store import ModelStore
 from i2i.images import read_image, write_image
 from i2i.infer import OnnxModel, Translator
@@ -25,6 +24,7 @@ from i2i.infer.tiling import translate_tiled
 from i2i.live.view import compose, fit
 from i2i.models import create_model
 from i2i.tasks import default_config
+from i2i.training.trainer import train
 
 SR_SAMPLE = Path(__file__).resolve().parent.parent / "datasets" / "kde-photos-sr"
 

@@ -15,10 +15,10 @@ from conftest import run_cli
 
 from i2i.config import TrainConfig, apply_overrides
 from i2i.engine.checkpoint import load_checkpoint
-from i2i.engine.trainer import resume, train
 from i2i.errors import CheckpointError, ConfigError
 from i2i.losses import PerceptualLoss, ragan_d_loss, ragan_g_loss
 from i2i.tasks import default_config
+from i2i.training.trainer import resume, train
 
 SR_SAMPLE = Path(__file__).resolve().parent.parent / "datasets" / "kde-photos-sr"
 

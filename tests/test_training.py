@@ -12,9 +12,9 @@ from conftest import SAMPLE, tiny_config
 
 from i2i.config import apply_overrides
 from i2i.engine.checkpoint import load_checkpoint
-from i2i.engine.trainer import resume, train
 from i2i.errors import CheckpointError, ConfigError
 from i2i.tasks import task_class
+from i2i.training.trainer import resume, train
 
 
 def train_losses(run_dir: Path) -> dict[int, dict[str, float]]:

@@ -71,7 +71,7 @@ def main(argv: list[str]) -> int:
     elif len(args.sources) not in (1, 2):
         raise ConfigError("give two folders (GENERATED REAL), one run folder or checkpoint, or --model with --data"
                           if not args.sources else f"unexpected argument '{args.sources[2]}'")
-    from ..metrics.evaluate import EvalOptions, evaluate_folders, evaluate_model, evaluate_run, save_json
+    from ..evaluation.evaluate import EvalOptions, evaluate_folders, evaluate_model, evaluate_run, save_json
 
     options = EvalOptions(device=args.device, batch_size=args.batch_size, kid_subsets=args.kid_subsets,
                           kid_subset_size=args.kid_subset_size, lpips_net=args.lpips_net, weights=tuple(args.weights),

@@ -56,7 +56,7 @@ def main(argv: list[str]) -> int:
     if args.action == "info":
         return _info(store, args.name)
     if args.action == "pull":
-        from ..hub.resolve import pull
+        from ..deploy.resolve import pull
         from .translate import download_bar
 
         print(pull(args.name, store, args.mirror, progress=download_bar(sys.stderr.isatty())).path)

@@ -74,7 +74,7 @@ def config_from_args(task: str | None, config_file: str | None, changes: dict[st
 
 
 def main(argv: list[str]) -> int:
-    from ..engine.trainer import resume, train
+    from ..training.trainer import resume, train
 
     parser, options = build_parser()
     args, extras = parser.parse_known_args(argv)

@@ -69,8 +69,8 @@ def main(argv: list[str]) -> int:
 
 def run(argv: list[str], upscale: bool) -> int:
     """``i2i translate`` (or ``i2i upscale``, which refuses models that keep the image's size)."""
+    from ..deploy.resolve import resolve_model
     from ..errors import ModelError
-    from ..hub.resolve import resolve_model
     from ..infer import OnnxModel, Translator, plan, translate_files
 
     parser = build_parser(upscale)

@@ -54,8 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
+    from ..deploy.resolve import resolve_model
     from ..errors import ConfigError
-    from ..hub.resolve import resolve_model
     from ..live import LiveOptions, LiveSession, check_display, open_source
     from ..live.recorder import check_record_path, check_writable
     from .translate import download_bar

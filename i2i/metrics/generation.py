@@ -12,15 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from torch import nn
 
-from ..errors import ConfigError, DataError
+from ..errors import DataError
 from .distances import frechet_distance, kernel_distance
 
 COVERED_SHARE = 0.02  # a class counts as covered when at least this share of the samples is predicted as it
@@ -48,52 +45,15 @@ class SampleMetrics:
         return {f"{prefix}{k}": float(v) for k, v in values.items()}
 
 
-class DomainClassifier:
-    """A trained classifier checkpoint as a feature extractor and a judge: images in [-1, 1] in, features out."""
+class FeatureJudge(Protocol):
+    """What scores samples: a classifier's features and predicted classes of images in [-1, 1]
+    (``i2i.tasks.labelled.DomainClassifier``, a trained classifier run)."""
 
-    def __init__(self, source: str | Path, device: torch.device | str = "cpu") -> None:
-        from ..engine.checkpoint import load_checkpoint, resolve_checkpoint
-        from ..tasks import config_from_dict
-
-        path = Path(source)
-        checkpoint = load_checkpoint(resolve_checkpoint(path, "--classifier"), with_state=False)
-        config = config_from_dict(checkpoint.config, str(path))
-        if "C" not in checkpoint.specs or not hasattr(config.method, "features"):
-            raise ConfigError(f"{path}: not a classifier run (train one with `i2i train classifier --data ...`)")
-        self.device = torch.device(device)
-        self.net: nn.Module = checkpoint.build("C").to(self.device).eval()
-        self.class_names: list[str] = list(self.net.class_names)  # type: ignore[attr-defined]
-        self.image_size: int = config.method.image_size  # type: ignore[attr-defined]
-        self.channels: int = config.method.channels  # type: ignore[attr-defined]
-        self.source = path
-
-    def prepare(self, images: torch.Tensor) -> torch.Tensor:
-        """Images in [-1, 1] of any size and 1 or 3 channels -> what the classifier was trained on."""
-        images = images.to(self.device, torch.float32)
-        if images.shape[1] != self.channels:
-            images = images.mean(1, keepdim=True) if self.channels == 1 else images.expand(-1, 3, -1, -1)
-        if images.shape[-2:] != (self.image_size, self.image_size):
-            images = F.interpolate(images, size=(self.image_size, self.image_size), mode="bilinear",
-                                   antialias=True, align_corners=False)
-        return images
-
-    @torch.no_grad()
-    def __call__(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(features, predicted class) of a batch of images in [-1, 1]."""
-        x = self.prepare(images)
-        features = self.net.embed(x)  # type: ignore[operator]
-        return features.float().cpu(), self.net.head(features).argmax(1).cpu()  # type: ignore[operator]
+    class_names: list[str]
 
     def describe(self, batches: Iterable[torch.Tensor]) -> tuple[np.ndarray, np.ndarray]:
-        """Features and predictions of every image the batches hold."""
-        features, predicted = [], []
-        for batch in batches:
-            f, p = self(batch)
-            features.append(f)
-            predicted.append(p)
-        if not features:
-            raise DataError("no images to describe")
-        return torch.cat(features).numpy(), torch.cat(predicted).numpy()
+        """(features, predicted class) of every image the batches hold."""
+        ...
 
 
 def image_batches(dataset: Any, batch_size: int = 250) -> Iterator[torch.Tensor]:
@@ -137,7 +97,7 @@ def class_histogram(predicted: np.ndarray, num_classes: int) -> np.ndarray:
     return counts / max(1, counts.sum())
 
 
-def score(classifier: DomainClassifier, real_features: np.ndarray, fake_batches: Iterable[torch.Tensor],
+def score(classifier: FeatureJudge, real_features: np.ndarray, fake_batches: Iterable[torch.Tensor],
           asked: np.ndarray | None = None, kid_subset_size: int | None = None) -> SampleMetrics:
     """Score generated images (batches in [-1, 1]) against real images' features; ``asked``: the class each
     sample was generated for (a conditional model), to measure how often the classifier agrees."""
@@ -153,7 +113,7 @@ def score(classifier: DomainClassifier, real_features: np.ndarray, fake_batches:
                          histogram=[float(v) for v in histogram], conditional_accuracy=accuracy)
 
 
-def sample_metrics(classifier: DomainClassifier, real_features: np.ndarray,
+def sample_metrics(classifier: FeatureJudge, real_features: np.ndarray,
                    generate: Callable[[int, torch.Tensor | None], torch.Tensor], count: int, batch_size: int = 250,
                    conditional: bool = False, kid_subset_size: int | None = None) -> SampleMetrics:
     """Score ``count`` samples of ``generate(n, labels)`` (images in [-1, 1]) against real images' features

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import kornia
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 SSIM_WINDOW = 11  # Gaussian window, sigma 1.5: Wang et al.'s SSIM
@@ -29,6 +30,14 @@ def ssim(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Structural similarity of each image (11x11 Gaussian window, data range 1), averaged over its pixels."""
     _check(output, target)
     return kornia.metrics.ssim(output.float(), target.float(), SSIM_WINDOW).flatten(1).mean(1)
+
+
+def validation_metrics(output: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
+    """L1 (in [-1, 1] units, as the training loss), PSNR (dB) and SSIM of outputs in [-1, 1] against targets: a
+    paired method's validation scores, the means of per-image values as ``i2i eval`` reports them."""
+    output, target = output.float(), target.float()
+    out01, tgt01 = ((output + 1) / 2).clamp(0, 1), (target + 1) / 2
+    return {"L1": F.l1_loss(output, target), "PSNR": psnr(out01, tgt01).mean(), "SSIM": ssim(out01, tgt01).mean()}
 
 
 class LPIPS(nn.Module):

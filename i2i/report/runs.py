@@ -85,7 +85,7 @@ def read_run(path: str | Path) -> RunData:
         records[kind].sort(key=lambda r: r["step"])
     samples = sorted((int(m.group(1)), p) for p in (folder / "samples").glob("step_*.png")
                      if (m := SAMPLE.fullmatch(p.name)))
-    evaluations = _read_json(folder / "eval.json").get("evaluations")  # written by i2i eval (metrics/evaluate.py)
+    evaluations = _read_json(folder / "eval.json").get("evaluations")  # written by i2i eval (evaluation/evaluate.py)
     evaluations = [e for e in evaluations if isinstance(e, dict)] if isinstance(evaluations, list) else []
     return RunData(folder, folder.resolve().name, config, records, samples, evaluations,
                    _read_json(folder / "environment.json"))

@@ -1,4 +1,5 @@
-"""Training methods, registered by name. Importing this package registers pix2pix and CycleGAN."""
+"""Training methods, registered by name. Importing this package imports every module in it, which registers each
+method (one file per method: adding a method is adding a file)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ from typing import Any
 
 from ..config import TrainConfig, apply_overrides
 from ..errors import ConfigError
-from . import classifier, cyclegan, dcgan, pix2pix, sr, vae  # noqa: F401  (registers the tasks)
+from ..registry import import_submodules
 from .base import TASKS, Task
+
+import_submodules(__name__, __path__)
 
 __all__ = ["TASKS", "Task", "config_from_dict", "default_config", "importing_tasks", "task_class",
            "task_for_architecture"]

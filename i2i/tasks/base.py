@@ -23,6 +23,7 @@ from ..config import MethodConfig, TrainConfig
 from ..data import DataSplits
 from ..engine.precision import Precision
 from ..errors import ConfigError
+from ..metrics.comparison import Comparison
 from ..models import NetworkSpec
 from ..nn import init_weights
 from ..registry import Registry
@@ -31,23 +32,6 @@ Batch = Mapping[str, Any]
 # The shared options only image-to-image translation uses (paired layouts, preprocess modes, the U-Net's norms)
 TRANSLATION_OPTIONS = frozenset({"data.direction", "data.input_nc", "data.output_nc", "data.preprocess",
                                  "data.load_size", "data.crop_size", "model.n_layers_d", "model.norm", "model.dropout"})
-
-
-@dataclass(frozen=True)
-class Comparison:
-    """What ``i2i eval`` scores for one generator: its outputs on the batch's ``source`` images against the
-    batch's ``target`` images (the real images of the domain it translates into).
-
-    ``paired``: output i and target i show the same scene, so PSNR, SSIM and LPIPS are measured besides FID and
-    KID. ``extra_metrics``: further per-image paired metrics by name, each mapping (output, target) in [0, 1],
-    (B, C, H, W), to (B,) values (a family's own, such as PSNR on the Y channel).
-    """
-
-    generator: str
-    source: str
-    target: str
-    paired: bool
-    extra_metrics: Mapping[str, Callable[[Any, Any], Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -72,9 +56,10 @@ class Task(ABC):
     name: ClassVar[str]
     method_config: ClassVar[type[MethodConfig]]
     generators: ClassVar[tuple[str, ...]]  # networks a user runs after training (export, translate)
-    # Whether train_step can be captured in a CUDA graph: no host synchronisation (.item(), a branch on a
-    # tensor's value) and the same kernels every step. The loop then replays it (engine/graphs.py).
-    graph_capturable: ClassVar[bool] = True
+    # Opt-in: whether train_step can be captured in a CUDA graph, which the loop then replays (engine/graphs.py).
+    # Set it only for a step checked on a GPU to train like the eager one (tests/test_gpu.py): no host
+    # synchronisation (.item(), a branch on a tensor's value), the same kernels every step, state on the device.
+    graph_capturable: ClassVar[bool] = False
     # The range the networks work in: the loop maps uint8 pixels 0..255 linearly onto it, and exported
     # models record it so that inference does the same.
     value_range: ClassVar[tuple[float, float]] = (-1.0, 1.0)

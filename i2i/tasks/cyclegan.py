@@ -11,24 +11,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from ..config import GANMode, MethodConfig, ModelConfig, TrainConfig, option
-from ..data import VAL_SPLITS, DataSplits, find_unpaired, unpaired_data
 from ..engine.precision import Precision
-from ..errors import ConfigError, DataError
-from ..images import read_image
+from ..errors import ConfigError
 from ..losses import GANLoss, gradient_penalty
 from ..models import NetworkSpec, spec_for
 from ..nn import inference_mode
-from .base import TASKS, Batch, Comparison, Task, backward_step, paired_example_batch
+from .base import TASKS, Batch, backward_step
 from .image_pool import ImagePool
+from .unpaired import UnpairedTranslation
 
 
 @dataclass(frozen=True)
@@ -45,13 +42,14 @@ class CycleGANConfig(MethodConfig):
 
 
 @TASKS.register("cyclegan")
-class CycleGAN(Task):
+class CycleGAN(UnpairedTranslation):
     """Unpaired translation with cycle consistency."""
 
     name = "cyclegan"
     imports_architectures = ("resnet_",)
     method_config = CycleGANConfig
     generators = ("G_A", "G_B")
+    graph_capturable = True
 
     @classmethod
     def default_config(cls) -> TrainConfig:
@@ -77,43 +75,15 @@ class CycleGAN(Task):
                 "D_A": discriminator(d.output_nc), "D_B": discriminator(d.input_nc)}
 
     @classmethod
-    def load_data(cls, config: TrainConfig, size_multiple: int, cache_file: Path | None,
-                  report: Path | None) -> DataSplits:
-        return unpaired_data(config.data, size_multiple, config.optim.batch_size, config.run.seed, cache_file,
-                             report)
+    def source_domain(cls, generator: str) -> str:
+        """G_A translates A images, G_B the B images back."""
+        return "A" if generator == "G_A" else "B"
 
     @staticmethod
     def probe(networks: Mapping[str, nn.Module], batch: Batch) -> None:
         fake_b, fake_a = networks["G_A"](batch["A"]), networks["G_B"](batch["B"])
         for name, images in (("G_B", fake_b), ("G_A", fake_a), ("D_A", fake_b), ("D_B", fake_a)):
             networks[name](images)
-
-    @classmethod
-    def example_batch(cls, config: TrainConfig) -> dict[str, torch.Tensor]:
-        return paired_example_batch(config)
-
-    @classmethod
-    def export_inputs(cls, config: TrainConfig, generator: str, limit: int) -> list[np.ndarray]:
-        """Images of the domain ``generator`` translates from (G_A: A, G_B: B, as --direction orders them)."""
-        data = config.data
-        found = next((f for split in (*VAL_SPLITS, "train") if (f := find_unpaired(data.root, split))), None)
-        if found is None:
-            raise DataError(f"{data.root}: no unpaired images")
-        a_paths, b_paths = found if data.direction == "AtoB" else (found[1], found[0])
-        paths, channels = (a_paths, data.input_nc) if generator == "G_A" else (b_paths, data.output_nc)
-        return [read_image(p, channels) for p in paths[:limit]]
-
-    @classmethod
-    def comparisons(cls, config: TrainConfig) -> tuple[Comparison, ...]:
-        """Each generator's outputs against the real images of the domain it translates into (unpaired)."""
-        return (Comparison("G_A", source="A", target="B", paired=False),
-                Comparison("G_B", source="B", target="A", paired=False))
-
-    @classmethod
-    def generator_direction(cls, config: TrainConfig, generator: str) -> str:
-        """G_A translates the configured way, G_B back."""
-        forward = config.data.direction
-        return forward if generator == "G_A" else {"AtoB": "BtoA", "BtoA": "AtoB"}[forward]
 
     def __init__(self, config: TrainConfig, device: torch.device, precision: Precision | None = None) -> None:
         super().__init__(config, device, precision)

@@ -9,19 +9,22 @@ from __future__ import annotations
 import copy
 import functools
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..config import MethodConfig, TrainConfig, option
 from ..data import DataSplits, find_labelled, labelled_data
+from ..engine.checkpoint import load_checkpoint, resolve_checkpoint
 from ..engine.precision import Precision
-from ..errors import ConfigError
-from ..metrics.generation import DomainClassifier, image_batches
+from ..errors import ConfigError, DataError
+from ..metrics.generation import image_batches
 from .base import TRANSLATION_OPTIONS, ExportPlan, Task
 
 
@@ -96,6 +99,53 @@ class GenerativeTask(LabelledTask):
         if self._reference is None or self._reference[0] is not dataset:
             self._reference = (dataset, judge.describe(image_batches(dataset))[0])
         return self._reference[1]
+
+
+class DomainClassifier:
+    """A trained classifier checkpoint as a feature extractor and a judge: images in [-1, 1] in, features out."""
+
+    def __init__(self, source: str | Path, device: torch.device | str = "cpu") -> None:
+        from . import config_from_dict  # the package's, once every task is registered
+
+        path = Path(source)
+        checkpoint = load_checkpoint(resolve_checkpoint(path, "--classifier"), with_state=False)
+        config = config_from_dict(checkpoint.config, str(path))
+        if "C" not in checkpoint.specs or not hasattr(config.method, "features"):
+            raise ConfigError(f"{path}: not a classifier run (train one with `i2i train classifier --data ...`)")
+        self.device = torch.device(device)
+        self.net: nn.Module = checkpoint.build("C").to(self.device).eval()
+        self.class_names: list[str] = list(self.net.class_names)  # type: ignore[attr-defined]
+        self.image_size: int = config.method.image_size  # type: ignore[attr-defined]
+        self.channels: int = config.method.channels  # type: ignore[attr-defined]
+        self.source = path
+
+    def prepare(self, images: torch.Tensor) -> torch.Tensor:
+        """Images in [-1, 1] of any size and 1 or 3 channels -> what the classifier was trained on."""
+        images = images.to(self.device, torch.float32)
+        if images.shape[1] != self.channels:
+            images = images.mean(1, keepdim=True) if self.channels == 1 else images.expand(-1, 3, -1, -1)
+        if images.shape[-2:] != (self.image_size, self.image_size):
+            images = F.interpolate(images, size=(self.image_size, self.image_size), mode="bilinear",
+                                   antialias=True, align_corners=False)
+        return images
+
+    @torch.no_grad()
+    def __call__(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(features, predicted class) of a batch of images in [-1, 1]."""
+        x = self.prepare(images)
+        features = self.net.embed(x)  # type: ignore[operator]
+        return features.float().cpu(), self.net.head(features).argmax(1).cpu()  # type: ignore[operator]
+
+    def describe(self, batches: Iterable[torch.Tensor]) -> tuple[np.ndarray, np.ndarray]:
+        """Features and predictions of every image the batches hold."""
+        features, predicted = [], []
+        for batch in batches:
+            f, p = self(batch)
+            features.append(f)
+            predicted.append(p)
+        if not features:
+            raise DataError("no images to describe")
+        return torch.cat(features).numpy(), torch.cat(predicted).numpy()
 
 
 def labelled_method(config: TrainConfig) -> LabelledConfig:

@@ -20,10 +20,10 @@ from ..config import DataConfig, GANMode, MethodConfig, ModelConfig, TrainConfig
 from ..data import VAL_SPLITS, DataSplits, find_paired, load_pair, paired_data
 from ..engine.precision import Precision
 from ..losses import GANLoss, gradient_penalty
+from ..metrics.paired import validation_metrics
 from ..models import NetworkSpec, spec_for
 from ..nn import inference_mode
 from .base import TASKS, Batch, Comparison, Task, backward_step, paired_example_batch
-from .metrics import paired_metrics
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ class Pix2Pix(Task):
     imports_architectures = ("unet_",)
     method_config = Pix2PixConfig
     generators = ("G",)
+    graph_capturable = True
 
     @classmethod
     def default_config(cls) -> TrainConfig:
@@ -125,7 +126,7 @@ class Pix2Pix(Task):
             return self.call["G"](real_a).float()
 
     def evaluate(self, batch: Batch) -> dict[str, torch.Tensor]:
-        return paired_metrics(self.translate(batch["A"]), batch["B"])
+        return validation_metrics(self.translate(batch["A"]), batch["B"])
 
     def visuals(self, batch: Batch) -> dict[str, torch.Tensor]:
         return {"input": batch["A"], "output": self.translate(batch["A"]), "target": batch["B"]}

@@ -62,7 +62,7 @@ class SRConfig(MethodConfig):
     pixel_loss: PixelLoss = option("mse", "pixel loss: mse (the SRGAN paper's SRResNet) or l1 (BasicSR's)")
     lambda_pixel: float = option(1.0, "weight of the pixel loss", minimum=0)
     init_from: str = option("", "start the generator from the weights of this run folder or checkpoint "
-                                "(new runs only; the networks must match)", metavar="RUN|CHECKPOINT")
+                                "(new runs only; the networks must match)", metavar="RUN|CHECKPOINT", resumable=True)
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,8 @@ class SRGANConfig(SRConfig):
                                     metavar="LAYERS")
     perceptual_loss: PixelLoss = option("l1", "distance between VGG features: l1 (ESRGAN) or mse (SRGAN)")
     vgg_weights: str = option("", "torchvision's VGG19 weights file (vgg19-dcbb9e9d.pth); default: fetched once "
-                                  "into I2I_HOME (a mirror set by I2I_MODEL_MIRROR applies)", metavar="FILE")
+                                  "into I2I_HOME (a mirror set by I2I_MODEL_MIRROR applies)", metavar="FILE",
+                              resumable=True)
 
 
 def sr_model(net_g: str = "srresnet", net_d: str = "srgan", norm: Literal["batch", "instance", "none"] = "batch",

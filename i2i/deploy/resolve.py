@@ -6,10 +6,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import did_you_mean
+from ..hub.download import TIMEOUT, download
+from ..hub.store import ModelStore, StoredModel
+from ..hub.zoo import PRETRAINED
 from ..infer.model import ModelError
-from .download import TIMEOUT, download
-from .store import ModelStore, StoredModel
-from .zoo import PRETRAINED
 
 Progress = Callable[[int, int | None], None]
 
@@ -26,7 +26,7 @@ def pull(name: str, store: ModelStore | None = None, mirror: str | None = None, 
     if entry is None:
         raise ModelError(f"no pretrained model '{name}'{did_you_mean(name, PRETRAINED)}; see `i2i models list`")
     try:  # before the download: without torch the file could not be converted anyway
-        from ..deploy.export import export_reference
+        from .export import export_reference
     except ImportError as e:
         raise ModelError(f"converting {name} to ONNX needs PyTorch and onnx ({e.name} is missing): "
                          "pip install torch onnx onnxscript, or pull it on a machine that has them and copy "

@@ -24,7 +24,7 @@ from ..data.datasets import split_side_by_side
 from ..data.transforms import apply_single, build_transform
 from ..errors import ConfigError, DataError
 from ..images import read_image, to_channels
-from ..tasks.base import Comparison
+from ..metrics.comparison import Comparison
 
 T = TypeVar("T")
 SPLITS = ("train", *VAL_SPLITS)

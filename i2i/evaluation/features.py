@@ -20,7 +20,7 @@ from torch import nn
 from ..fileio import atomic_path, sha256_of
 from ..hub.store import i2i_home
 from ..images import to_channels
-from .images import ImageSet
+from .image_sets import ImageSet
 
 _digests: dict[tuple[str, int, int], str] = {}  # (path, size, mtime) -> SHA-256, so one process hashes a file once
 

@@ -38,13 +38,14 @@ from ..engine.devices import resolve_device
 from ..errors import ConfigError, DataError
 from ..fileio import atomic_write_text
 from ..images import list_images, to_channels
+from ..metrics.backbones import LPIPS_NETS, WeightsSource, inception, lpips_network
+from ..metrics.comparison import Comparison
+from ..metrics.distances import KID_SUBSETS, frechet_distance, kernel_distance, kid_subset_size
+from ..metrics.paired import LPIPS, psnr, ssim
 from ..nn import inference_mode
 from ..tasks import config_from_dict, task_class
-from .backbones import LPIPS_NETS, WeightsSource, inception, lpips_network
-from .distances import KID_SUBSETS, frechet_distance, kernel_distance, kid_subset_size
 from .features import FeatureBatcher, FeatureCache, file_digest
-from .images import Comparison, ImageRef, ImageSet, comparisons, eval_images, prefetched
-from .paired import LPIPS, psnr, ssim
+from .image_sets import ImageRef, ImageSet, comparisons, eval_images, prefetched
 
 FID_VARIANT = ("Inception v3 pool3 (2048 features) with the TensorFlow 2015-12-05 weights (pt_inception-2015-12-05), "
                "torch-fidelity's network via torchmetrics; images quantised to uint8 and resized to 299x299 with "
@@ -447,7 +448,7 @@ def evaluate_model(model: str, data: str | Path, split: str | None = None, optio
     does, then translated with ONNX Runtime. ``direction`` says which way the model translates when its
     metadata does not (the reference pretrained models).
     """
-    from ..hub.resolve import resolve_model
+    from ..deploy.resolve import resolve_model
     from ..infer import OnnxModel, Translator
 
     options = options or EvalOptions()

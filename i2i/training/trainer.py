@@ -25,14 +25,10 @@ from torch.utils.data import DataLoader, Dataset, default_collate
 from tqdm import tqdm
 
 from ..compat import require_torch
-from ..config import SECTIONS, TrainConfig, apply_overrides, to_dict
+from ..config import SECTIONS, TrainConfig, apply_overrides, is_resumable, to_dict
 from ..data import EpochSampler
-from ..errors import CheckpointError, ConfigError
-from ..fileio import atomic_write_text
-from ..nn import keeps_channels_last
-from ..tasks import Task, config_from_dict, task_class
-from . import distributed
-from .checkpoint import (
+from ..engine import distributed
+from ..engine.checkpoint import (
     Checkpoint,
     Progress,
     latest_checkpoint,
@@ -40,24 +36,18 @@ from .checkpoint import (
     remove_stale_temporaries,
     save_checkpoint,
 )
-from .devices import backend_settings, resolve_device
-from .graphs import GraphedStep
-from .logger import RunLogger, format_values
-from .optimizers import make_capturable, match_parameter_layout, portable_state
-from .precision import Precision
-from .rng import rng_state, seed_everything, set_rng_state
-from .samples import save_grid
-from .schedules import set_learning_rate
-
-# Options a resume may change: where the data now is, how long to train, and how to execute.
-RESUMABLE = {
-    "data": {"root", "num_workers"},
-    "optim": {"n_epochs", "n_epochs_decay"},
-    "method": {"vgg_weights", "init_from"},  # where a fixed loss network is read from; what a new run started from
-    "run": {"device", "precision", "channels_last", "compile", "cuda_graphs", "deterministic", "sync_batch_norm",
-            "dist_timeout", "max_steps", "max_minutes", "save_every_epochs", "save_latest_every_steps", "log_every",
-            "sample_every", "tensorboard", "eval_every"},
-}
+from ..engine.devices import backend_settings, resolve_device
+from ..engine.graphs import GraphedStep
+from ..engine.logger import RunLogger, format_values
+from ..engine.optimizers import make_capturable, match_parameter_layout, portable_state
+from ..engine.precision import Precision
+from ..engine.rng import rng_state, seed_everything, set_rng_state
+from ..engine.samples import save_grid
+from ..engine.schedules import set_learning_rate
+from ..errors import CheckpointError, ConfigError
+from ..fileio import atomic_write_text
+from ..nn import keeps_channels_last
+from ..tasks import Task, config_from_dict, task_class
 
 
 @dataclass
@@ -106,7 +96,7 @@ def resume(run_dir: str | Path, changes: dict[str, dict[str, Any]] | None = None
     for section in SECTIONS:
         before, after = getattr(saved, section), getattr(config, section)
         for f in dataclasses.fields(before):
-            if getattr(before, f.name) != getattr(after, f.name) and f.name not in RESUMABLE.get(section, ()):
+            if getattr(before, f.name) != getattr(after, f.name) and not is_resumable(f):
                 raise ConfigError(f"cannot change {section}.{f.name} when resuming (it would not continue the same "
                                   "run); start a new run with --name instead")
     return _execute(config, Path(run_dir), checkpoint, progress_bar)
@@ -294,7 +284,7 @@ class Trainer:
             return self._eager_step
         reason = ("fp16's gradient scaler checks for overflow on the host" if run.precision == "fp16" else
                   "DDP runs its gradient reductions outside the graph" if self.dist.enabled else
-                  f"{self.config.task}'s step synchronises with the host" if not self.task.graph_capturable else "")
+                  f"{self.config.task}'s step is not verified under them" if not self.task.graph_capturable else "")
         if reason:
             self.notes.append(f"CUDA graphs are off: {reason}")
             return self._eager_step
@@ -447,7 +437,7 @@ class Trainer:
         if self.data.val is None:
             self.notes.append("--eval-every: the data have no validation split (val/ or test/): nothing to score")
             return None
-        from ..metrics.evaluate import TrainingEvaluator
+        from ..evaluation.evaluate import TrainingEvaluator
 
         return TrainingEvaluator(self.config, self.device, self._say)
 
