@@ -145,3 +145,19 @@ def test_the_torch_floor_is_stated_once_and_enforced(monkeypatch: pytest.MonkeyP
 
     with pytest.raises(ConfigError, match=r"older than 2\.6"):
         train(default_config("pix2pix"))
+
+
+def test_what_a_resume_may_change_is_declared_on_the_options() -> None:
+    """``option(..., resumable=True)``: where the data is, how long to train and how the run executes; a
+    method's own (where SR's fixed VGG is read from) is declared in its task file, not in the loop."""
+    import dataclasses
+
+    from i2i.config import SECTIONS, is_resumable
+    from i2i.tasks import TASKS, default_config
+
+    resumable = {f"{section}.{f.name}" for task in TASKS.names() for section in SECTIONS
+                 for f in dataclasses.fields(getattr(default_config(task), section)) if is_resumable(f)}
+    assert {"data.root", "data.num_workers", "optim.n_epochs", "run.max_steps", "run.device",
+            "method.vgg_weights", "method.init_from"} <= resumable
+    assert not resumable & {"data.crop_size", "model.net_g", "model.ngf", "optim.lr", "optim.batch_size",
+                            "run.seed", "method.lambda_l1", "method.gan_mode"}
