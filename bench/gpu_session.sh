@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The GPU measurements behind README's GPU figures, in one pass on a machine with one NVIDIA GPU (about 5 minutes
-# on an H200): CUDA tests, the training-step table with profiles, the layout of single layers, the loop against
+# The GPU measurements behind the figures of docs/training.md (Speed on GPUs), in one pass on a machine with one
+# NVIDIA GPU (about 5 minutes on an H200): CUDA tests, the training-step table with profiles, the layout of single layers, the loop against
 # the step. Needs i2i importable (PYTHONPATH or an installed package) and its dependencies.
 set -u
 cd "$(dirname "$0")/.."

@@ -9,7 +9,7 @@ Three entry points, one scorer:
   resized to the model's training size as the reference test script does.
 
 Generated images are quantised to uint8 before they are measured, as saved images would be. The FID variant is
-described in ``FID_VARIANT`` (and in the README), so numbers can be compared with published tables.
+described in ``FID_VARIANT`` (and in docs/evaluation.md), so numbers can be compared with published tables.
 """
 
 from __future__ import annotations
