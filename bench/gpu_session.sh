@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU measurements behind the figures of docs/training.md (Speed on GPUs), in one pass on a machine with one
-# NVIDIA GPU (about 5 minutes on an H200): CUDA tests, the training-step table with profiles, the layout of single layers, the loop against
-# the step. Needs i2i importable (PYTHONPATH or an installed package) and its dependencies.
+# NVIDIA GPU (about 5 minutes on an H200): CUDA tests, the training-step table with profiles, the layout of single
+# layers, the loop against the step. Needs i2i importable (PYTHONPATH or an installed package) and its dependencies.
 set -u
 cd "$(dirname "$0")/.."
 export PYTHONUNBUFFERED=1 NO_ALBUMENTATIONS_UPDATE=1
