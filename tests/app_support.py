@@ -14,6 +14,7 @@ from typing import Any
 import cv2
 import numpy as np
 import onnx
+from conftest import SAMPLE
 from onnx import TensorProto, helper, numpy_helper
 
 from i2i.app.server import AppSettings, bind, create_app
@@ -150,3 +151,9 @@ def inked(png: bytes, box: tuple[int, int, int, int] | None = None) -> float:
         shot = shot[y:y + h, x:x + w]
     assert shot.size
     return float((shot.astype(int).sum(axis=2) < 3 * 240).mean())
+
+
+def photo(height: int, width: int) -> np.ndarray:
+    """A crop of the bundled sample at the given size (RGB)."""
+    tile = cv2.cvtColor(cv2.imread(str(SAMPLE / "val" / "pixels_r2c1.jpg")), cv2.COLOR_BGR2RGB)[:, :256]
+    return cv2.resize(tile, (width, height), interpolation=cv2.INTER_AREA)

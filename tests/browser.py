@@ -98,7 +98,7 @@ class Page:
     """A page target: calls are answered by a reader thread, which also records console output and requests."""
 
     def __init__(self, url: str, size: tuple[int, int]) -> None:
-        self.socket = connect(url, max_size=None, open_timeout=30)
+        self.socket = connect(url, max_size=None, open_timeout=30).__enter__()  # closed in close()
         self.ids = itertools.count(1)
         self.answers: dict[int, dict[str, Any]] = {}
         self.events: list[dict[str, Any]] = []

@@ -16,15 +16,13 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 import pytest
 
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 
-from app_support import Running, error_of, fixed_size_model, make_run, noise_model, request
-from conftest import SAMPLE
+from app_support import Running, error_of, photo, request
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
@@ -32,7 +30,6 @@ from i2i.app import ortweb
 from i2i.app.server import AppSettings, create_app
 from i2i.cli.main import main
 from i2i.errors import ConfigError
-from i2i.hub.store import ModelStore
 from i2i.images import decode_image, encode_image
 from i2i.infer import OnnxModel, Translator
 from i2i.report.html import CSP as REPORT_CSP
@@ -43,65 +40,19 @@ pytestmark = pytest.mark.skipif(ortweb.installed_version() != ortweb.Pin.read().
                                 reason="onnxruntime-web is not fetched (make ort-web)")
 
 
-def photo(height: int, width: int) -> np.ndarray:
-    tile = cv2.cvtColor(cv2.imread(str(SAMPLE / "val" / "pixels_r2c1.jpg")), cv2.COLOR_BGR2RGB)[:, :256]
-    return cv2.resize(tile, (width, height), interpolation=cv2.INTER_AREA)
-
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory, tiny_models: dict[str, Path]) -> Path:
-    """An I2I_HOME with two exported translators, a generator from noise and a model that fails on most sizes."""
-    root = tmp_path_factory.mktemp("app_home")
-    store = ModelStore(root)
-    made = tmp_path_factory.mktemp("app_models")
-    for name, path in (("unet", tiny_models["unet"]), ("resnet", tiny_models["resnet"]),
-                       ("noise", noise_model(made / "noise.onnx")), ("fixed64", fixed_size_model(made / "f.onnx"))):
-        store.add(name, path, {"task": "test", "source": "tests"})
-    return root
-
-
-@pytest.fixture(scope="module")
-def layout(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """A runs folder (two runs, a symlink to a run outside it, a run whose sample grid links outside) and a
-    folder of images for the Translate page."""
-    root = tmp_path_factory.mktemp("app_layout")
-    runs = root / "runs"
-    make_run(runs / "base", 2e-4)
-    make_run(runs / "fast", 1e-3)
-    outside = make_run(root / "elsewhere" / "secret", 5e-4)
-    (runs / "linked").symlink_to(outside, target_is_directory=True)
-    sneaky = make_run(runs / "sneaky", 1e-4, steps=(2,))
-    (sneaky / "samples" / "step_000009.png").symlink_to(outside / "samples" / "step_000004.png")
-    images = root / "images"
-    images.mkdir()
-    cv2.imwrite(str(images / "a.png"), photo(40, 56)[:, :, ::-1])
-    cv2.imwrite(str(images / "b.jpg"), photo(64, 64)[:, :, ::-1])
-    return {"runs": runs, "images": images, "outside": outside}
-
-
-@pytest.fixture(scope="module")
-def app(home: Path, layout: dict[str, Path]) -> Any:
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("I2I_HOME", str(home))
-        running = Running(AppSettings(runs=layout["runs"], folder=layout["images"], max_upload_mb=1.0,
-                                      max_pixels=2_000_000, workers=2, max_live=8, pending_uploads=4))
-    yield running
-    running.stop()
-
-
-def wait_idle(app: Any, timeout: float = 15) -> dict[str, int]:
+def wait_idle(app_server: Any, timeout: float = 15) -> dict[str, int]:
     """/api/status once nothing is held any more (uploads, jobs, live sockets)."""
     deadline = time.monotonic() + timeout
     while True:
-        status = {k: v for k, v in app.json("/api/status").items() if k in ("uploads", "jobs", "live")}
+        status = {k: v for k, v in app_server.json("/api/status").items() if k in ("uploads", "jobs", "live")}
         if not any(status.values()) or time.monotonic() > deadline:
             return status
         time.sleep(0.05)
 
 
-def test_pages_and_their_files(app: Any) -> None:
+def test_pages_and_their_files(app_server: Any) -> None:
     for path in ("/", "/sample", "/live", "/runs"):
-        status, headers, body = app.request("GET", path)
+        status, headers, body = app_server.request("GET", path)
         assert status == 200 and headers["content-type"].startswith("text/html")
         assert "default-src 'self'" in headers["content-security-policy"]
         assert headers["cross-origin-opener-policy"] == "same-origin"  # isolation: WebAssembly threads
@@ -112,54 +63,55 @@ def test_pages_and_their_files(app: Any) -> None:
             assert src in html or src.endswith("common.js")
     for name in ("translate.js", "live.js", "ortrun.js", "view.js", "zip.js", "ui.js", "common.js", "style.css",
                  "ort/ort.wasm.min.mjs", "ort/ort-wasm-simd-threaded.mjs", "ort/LICENSE"):
-        status, headers, body = app.request("GET", f"/static/{name}")
+        status, headers, body = app_server.request("GET", f"/static/{name}")
         assert status == 200 and body, name
         if name.endswith(("js", "mjs")):
             assert headers["content-type"].startswith("text/javascript"), name  # module scripts need it
-    status, headers, _ = app.request("HEAD", "/static/ort/ort-wasm-simd-threaded.wasm")
+    status, headers, _ = app_server.request("HEAD", "/static/ort/ort-wasm-simd-threaded.wasm")
     assert status == 200 and headers["content-type"] == "application/wasm"
-    status, _, _ = app.request("GET", "/static/ort/ort-wasm-simd-threaded.wasm", headers={"If-None-Match":
+    status, _, _ = app_server.request("GET", "/static/ort/ort-wasm-simd-threaded.wasm", headers={"If-None-Match":
                                                                                            headers["etag"]})
     assert status == 304  # the large runtime files load once per browser
-    assert "MIT License" in app.request("GET", "/static/ort/LICENSE")[2].decode()
+    assert "MIT License" in app_server.request("GET", "/static/ort/LICENSE")[2].decode()
 
 
-def test_models_on_offer(app: Any, home: Path) -> None:
-    models = {m["name"]: m for m in app.json("/api/models")["models"]}
+def test_models_on_offer(app_server: Any, app_home: Path) -> None:
+    models = {m["name"]: m for m in app_server.json("/api/models")["models"]}
     assert {n: m["kind"] for n, m in models.items()} == {"fixed64": "translate", "noise": "generate",
                                                          "resnet": "translate", "unet": "translate"}
     unet = models["unet"]
     assert unet["meta"]["size_multiple"] == "32" and unet["browser"] and unet["card"]["task"] == "test"
-    assert str(home) not in json.dumps(models)  # no file system paths are given out
-    status, _, body = app.request("GET", unet["graph"])
-    assert status == 200 and body == (home / "models" / "unet" / "model.onnx").read_bytes()
-    config = app.json("/api/config")
+    assert str(app_home) not in json.dumps(models)  # no file system paths are given out
+    status, _, body = app_server.request("GET", unet["graph"])
+    assert status == 200 and body == (app_home / "models" / "unet" / "model.onnx").read_bytes()
+    config = app_server.json("/api/config")
     assert config["folder"] == ["a.png", "b.jpg"] and config["runtime"] == ortweb.Pin.read().version
 
 
-def test_translate_gives_what_i2i_translate_gives(app: Any, home: Path, layout: dict[str, Path]) -> None:
-    model = OnnxModel(home / "models" / "unet" / "model.onnx", "cpu")
+def test_translate_gives_what_i2i_translate_gives(app_server: Any, app_home: Path, app_layout: dict[str, Path]) -> None:
+    model = OnnxModel(app_home / "models" / "unet" / "model.onnx", "cpu")
     image = photo(45, 70)
-    status, headers, body = app.request("POST", "/api/translate?model=unet&name=day.png", encode_image(image, ".png"))
+    status, headers, body = app_server.request("POST", "/api/translate?model=unet&name=day.png",
+                                               encode_image(image, ".png"))
     assert status == 200 and headers["content-type"] == "image/png"
     assert headers["content-disposition"] == 'attachment; filename="day_unet.png"'
     assert float(headers["x-i2i-model-ms"]) > 0 and headers["x-i2i-size"] == "70x45"
     assert np.array_equal(decode_image(body), Translator(model)(image))  # lossless: exactly the CLI's output
     rgba = np.concatenate([image, np.full((45, 70, 1), 128, np.uint8)], axis=2)
-    status, _, body = app.request("POST", "/api/translate?model=unet&name=x.png", encode_image(rgba, ".png"))
+    status, _, body = app_server.request("POST", "/api/translate?model=unet&name=x.png", encode_image(rgba, ".png"))
     assert status == 200 and decode_image(body).shape == (45, 70, 4)  # alpha kept, as i2i translate keeps it
-    status, headers, body = app.request("POST", "/api/translate?model=resnet&size=32&name=photo.jpeg",
+    status, headers, body = app_server.request("POST", "/api/translate?model=resnet&size=32&name=photo.jpeg",
                                         encode_image(image, ".jpg"))
     assert status == 200 and headers["content-type"] == "image/jpeg" and decode_image(body).shape == (45, 70, 3)
-    status, headers, body = app.request("POST", "/api/translate?model=unet&file=0")  # from --folder
+    status, headers, body = app_server.request("POST", "/api/translate?model=unet&file=0")  # from --folder
     assert status == 200 and headers["content-disposition"] == 'attachment; filename="a_unet.png"'
-    folder_image = decode_image((layout["images"] / "a.png").read_bytes())
+    folder_image = decode_image((app_layout["images"] / "a.png").read_bytes())
     assert np.array_equal(decode_image(body), Translator(model)(folder_image))
-    status, _, body = app.request("GET", "/api/folder/1")
-    assert status == 200 and body == (layout["images"] / "b.jpg").read_bytes()
+    status, _, body = app_server.request("GET", "/api/folder/1")
+    assert status == 200 and body == (app_layout["images"] / "b.jpg").read_bytes()
 
 
-def test_bad_input_is_a_clear_4xx_and_the_server_keeps_serving(app: Any) -> None:
+def test_bad_input_is_a_clear_4xx_and_the_server_keeps_serving(app_server: Any) -> None:
     good = encode_image(photo(32, 32), ".png")
     png = encode_image(photo(64, 64), ".png")
     bomb = png[:16] + (30000).to_bytes(4, "big") + (30000).to_bytes(4, "big")  # a header claiming 900 MP
@@ -184,23 +136,23 @@ def test_bad_input_is_a_clear_4xx_and_the_server_keeps_serving(app: Any) -> None
         ("/api/sample", b'{"model": "unet"}', 404, "no from-noise model 'unet'"),
     ]
     for path, body, code, message in cases:
-        status, headers, answer = app.request("POST", path, body)
+        status, headers, answer = app_server.request("POST", path, body)
         assert status == code and headers["content-type"] == "application/json", (path, status, answer)
         assert message in error_of(answer), (path, answer)
-    status, _, answer = app.request("POST", "/api/translate?model=fixed64&name=ok.png",
+    status, _, answer = app_server.request("POST", "/api/translate?model=fixed64&name=ok.png",
                                     encode_image(photo(64, 64), ".png"))
     assert status == 200  # the same model works on the size it takes
     for path in ("/nothing", "/api/nothing", "/models/unet/other.onnx", "/runs/base/secret.txt"):
-        status, _, answer = app.request("GET", path)
+        status, _, answer = app_server.request("GET", path)
         assert status == 404 and error_of(answer), path
-    assert app.request("POST", "/api/translate?model=unet&name=x.png", good)[0] == 200  # still serving
-    assert wait_idle(app) == {"uploads": 0, "jobs": 0, "live": 0}
+    assert app_server.request("POST", "/api/translate?model=unet&name=x.png", good)[0] == 200  # still serving
+    assert wait_idle(app_server) == {"uploads": 0, "jobs": 0, "live": 0}
 
 
-def test_an_upload_over_the_limit_is_refused_before_it_is_read(app: Any) -> None:
+def test_an_upload_over_the_limit_is_refused_before_it_is_read(app_server: Any) -> None:
     import http.client
 
-    connection = http.client.HTTPConnection("127.0.0.1", app.port, timeout=10)
+    connection = http.client.HTTPConnection("127.0.0.1", app_server.port, timeout=10)
     connection.putrequest("POST", "/api/translate?model=unet")
     connection.putheader("Content-Length", "900000000")  # announces 900 MB, sends none of it
     connection.endheaders()
@@ -209,37 +161,37 @@ def test_an_upload_over_the_limit_is_refused_before_it_is_read(app: Any) -> None
     connection.close()
 
 
-def test_sample_gives_what_i2i_sample_gives(app: Any, home: Path, tmp_path: Path,
+def test_sample_gives_what_i2i_sample_gives(app_server: Any, app_home: Path, tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
-    generator = open_generator(str(home / "models" / "noise" / "model.onnx"), "cpu")
-    status, headers, body = app.request("POST", "/api/sample", json.dumps({"model": "noise", "seed": 3,
+    generator = open_generator(str(app_home / "models" / "noise" / "model.onnx"), "cpu")
+    status, headers, body = app_server.request("POST", "/api/sample", json.dumps({"model": "noise", "seed": 3,
                                                                            "count": 6}).encode())
     assert status == 200 and headers["content-type"] == "image/png"
     assert np.array_equal(decode_image(body), sample_sheet(generator, 6, 3)[1])
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("I2I_HOME", str(home))
+        patch.setenv("I2I_HOME", str(app_home))
         assert main(["sample", "--model", "noise", "-n", "6", "--seed", "3", "-o", str(tmp_path / "cli.png")]) == 0
     capsys.readouterr()
     assert np.array_equal(decode_image(body), decode_image((tmp_path / "cli.png").read_bytes()))
-    status, _, body = app.request("POST", "/api/sample", json.dumps({"model": "noise", "seed": 1, "label": "RIGHT",
-                                                                     "walk": {"rows": 2, "steps": 5}}).encode())
+    walk = {"model": "noise", "seed": 1, "label": "RIGHT", "walk": {"rows": 2, "steps": 5}}
+    status, _, body = app_server.request("POST", "/api/sample", json.dumps(walk).encode())
     assert status == 200 and np.array_equal(decode_image(body), walk_sheet(generator, 2, 5, 1, "RIGHT"))
 
 
-def test_runs_their_samples_and_reports(app: Any, layout: dict[str, Path]) -> None:
-    runs = app.json("/api/runs")["runs"]
+def test_runs_their_samples_and_reports(app_server: Any, app_layout: dict[str, Path]) -> None:
+    runs = app_server.json("/api/runs")["runs"]
     assert [r["name"] for r in runs] == ["base", "fast", "sneaky"]  # not 'linked', a symlink out of the folder
     assert runs[0]["step"] == 4 and runs[0]["task"] == "pix2pix" and runs[0]["sample"] == "/runs/base/sample.png"
-    status, headers, body = app.request("GET", "/runs/base/sample.png")
-    assert status == 200 and body == (layout["runs"] / "base" / "samples" / "step_000004.png").read_bytes()
-    assert app.json("/api/runs")["runs"][2]["step"] == 2  # the sneaky link to a file outside is not a sample
-    status, headers, body = app.request("GET", "/runs/base/report.html")
+    status, headers, body = app_server.request("GET", "/runs/base/sample.png")
+    assert status == 200 and body == (app_layout["runs"] / "base" / "samples" / "step_000004.png").read_bytes()
+    assert app_server.json("/api/runs")["runs"][2]["step"] == 2  # the sneaky link to a file outside is not a sample
+    status, headers, body = app_server.request("GET", "/runs/base/report.html")
     assert status == 200 and headers["content-security-policy"] == REPORT_CSP and b"<h1>i2i report: base</h1>" in body
-    status, headers, body = app.request("GET", "/runs/compare?run=base&run=fast")
+    status, headers, body = app_server.request("GET", "/runs/compare?run=base&run=fast")
     assert status == 200 and b"Configuration differences" in body and b"optim.lr" in body
     for path in ("/runs/linked/report.html", "/runs/linked/sample.png", "/runs/compare?run=base&run=linked",
                  "/runs/nope/report.html", "/runs/compare"):
-        status, _, body = app.request("GET", path)
+        status, _, body = app_server.request("GET", path)
         assert status == 404 and error_of(body), path
 
 
@@ -252,17 +204,17 @@ def test_runs_their_samples_and_reports(app: Any, layout: dict[str, Path]) -> No
     "/runs/%2fetc/report.html", "/runs/compare?run=..%2felsewhere%2fsecret", "/runs/compare?run=%2fetc",
     "/api/folder/-1", "/api/folder/2", "/api/folder/..%2f..%2fetc%2fpasswd", "//etc/passwd", "/..%2f..%2fetc%2fpasswd",
 ])
-def test_no_request_reaches_a_file_the_app_does_not_serve(app: Any, path: str) -> None:
-    status, _, body = app.request("GET", path)
+def test_no_request_reaches_a_file_the_app_does_not_serve(app_server: Any, path: str) -> None:
+    status, _, body = app_server.request("GET", path)
     assert status == 404, (path, status)
     assert error_of(body) and b"integrity" not in body and b"root:" not in body  # an error, not a file
 
 
-def test_the_token_host_and_origin_checks(home: Path, layout: dict[str, Path]) -> None:
+def test_the_token_host_and_origin_checks(app_home: Path, app_layout: dict[str, Path]) -> None:
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("I2I_HOME", str(home))
-        running = Running(AppSettings(runs=layout["runs"], token="s3cret-token"))
-        _, open_state = create_app(AppSettings(host="0.0.0.0", runs=layout["runs"]))
+        patch.setenv("I2I_HOME", str(app_home))
+        running = Running(AppSettings(runs=app_layout["runs"], token="s3cret-token"))
+        _, open_state = create_app(AppSettings(host="0.0.0.0", runs=app_layout["runs"]))
     assert open_state.settings.token and len(open_state.settings.token) >= 24  # beyond this machine: always one
     open_state.close()
     try:
@@ -299,16 +251,16 @@ def test_the_token_host_and_origin_checks(home: Path, layout: dict[str, Path]) -
         running.stop()
 
 
-def live_url(app: Any, **query: Any) -> str:
-    return f"ws://127.0.0.1:{app.port}/ws/live?" + "&".join(f"{k}={v}" for k, v in query.items())
+def live_url(app_server: Any, **query: Any) -> str:
+    return f"ws://127.0.0.1:{app_server.port}/ws/live?" + "&".join(f"{k}={v}" for k, v in query.items())
 
 
 def frame_jpeg(seed: int, size: tuple[int, int] = (160, 120)) -> bytes:
     return encode_image(np.roll(photo(size[1], size[0]), 7 * seed, axis=1), ".jpg", 90)
 
 
-def test_live_socket_translates_frames(app: Any, home: Path) -> None:
-    with connect(live_url(app, model="resnet", size=48, fit="pad"), open_timeout=10, max_size=None) as socket:
+def test_live_socket_translates_frames(app_server: Any, app_home: Path) -> None:
+    with connect(live_url(app_server, model="resnet", size=48, fit="pad"), open_timeout=10, max_size=None) as socket:
         ready = json.loads(socket.recv(timeout=30))
         assert ready == {"ready": True, "model": "resnet", "side": 48, "provider": "CPUExecutionProvider", "scale": 1}
         socket.send(frame_jpeg(0))
@@ -323,7 +275,7 @@ def test_live_socket_translates_frames(app: Any, home: Path) -> None:
         socket.recv(timeout=30)
     for query, message in (({"model": "nope"}, "no image-to-image model 'nope'"), ({"model": "unet", "fit": "zoom"},
                            "fit zoom: choose crop or pad"), ({"model": "unet", "size": "0"}, "size 0: a side from 1")):
-        with connect(live_url(app, **query), open_timeout=10) as socket:
+        with connect(live_url(app_server, **query), open_timeout=10) as socket:
             assert message in json.loads(socket.recv(timeout=30))["error"]
 
 
@@ -339,12 +291,12 @@ class SlowModel:
         return self.model(batch)
 
 
-def test_a_slow_model_drops_frames_and_never_queues_them(app: Any) -> None:
-    catalog = app.state.catalog
+def test_a_slow_model_drops_frames_and_never_queues_them(app_server: Any) -> None:
+    catalog = app_server.state.catalog
     slow = SlowModel(catalog.translator_model("unet"))
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(catalog, "translator_model", lambda name: slow)
-        with connect(live_url(app, model="unet", size=32), open_timeout=10, max_size=None) as socket:
+        with connect(live_url(app_server, model="unet", size=32), open_timeout=10, max_size=None) as socket:
             assert json.loads(socket.recv(timeout=30))["ready"]
             started = time.monotonic()
             for i in range(20):  # 20 frames in about 0.2 s: the model could do one
@@ -360,14 +312,14 @@ def test_a_slow_model_drops_frames_and_never_queues_them(app: Any) -> None:
     assert answered[-1]["dropped"] >= 16 and elapsed < 2.0  # a queue of 20 frames would take 5 s
 
 
-def test_many_clients_at_once_and_disconnects_free_everything(app: Any) -> None:
+def test_many_clients_at_once_and_disconnects_free_everything(app_server: Any) -> None:
     errors: list[str] = []
     results: dict[str, int] = {"uploads": 0, "frames": 0}
     lock = threading.Lock()
 
     def uploads(seed: int) -> None:
         for k in range(3):
-            status, _, body = app.request("POST", f"/api/translate?model=unet&name=f{seed}.jpg",
+            status, _, body = app_server.request("POST", f"/api/translate?model=unet&name=f{seed}.jpg",
                                           frame_jpeg(seed + k, (96, 64)))
             with lock:
                 if status == 200:
@@ -377,7 +329,7 @@ def test_many_clients_at_once_and_disconnects_free_everything(app: Any) -> None:
 
     def live(seed: int, rude: bool) -> None:
         try:
-            with connect(live_url(app, model="resnet", size=32), open_timeout=20, max_size=None) as socket:
+            with connect(live_url(app_server, model="resnet", size=32), open_timeout=20, max_size=None) as socket:
                 assert json.loads(socket.recv(timeout=30))["ready"]
                 for k in range(5):
                     socket.send(frame_jpeg(seed + k, (64, 48)))
@@ -399,15 +351,15 @@ def test_many_clients_at_once_and_disconnects_free_everything(app: Any) -> None:
     for thread in threads:
         thread.join(timeout=120)
     assert not errors and results == {"uploads": 12, "frames": 30}, (errors, results)
-    assert wait_idle(app) == {"uploads": 0, "jobs": 0, "live": 0}
-    assert app.state.catalog.open_sessions() <= app.settings.keep_models
+    assert wait_idle(app_server) == {"uploads": 0, "jobs": 0, "live": 0}
+    assert app_server.state.catalog.open_sessions() <= app_server.settings.keep_models
     with contextlib.ExitStack() as stack:
-        for _ in range(app.settings.max_live):
-            socket = stack.enter_context(connect(live_url(app, model="unet"), open_timeout=10))
+        for _ in range(app_server.settings.max_live):
+            socket = stack.enter_context(connect(live_url(app_server, model="unet"), open_timeout=10))
             assert json.loads(socket.recv(timeout=30))["ready"]
-        with connect(live_url(app, model="unet"), open_timeout=10) as extra:
+        with connect(live_url(app_server, model="unet"), open_timeout=10) as extra:
             assert "busy" in json.loads(extra.recv(timeout=30))["error"]  # --max-live: memory stays bounded
-    assert wait_idle(app)["live"] == 0
+    assert wait_idle(app_server)["live"] == 0
 
 
 def test_settings_that_cannot_work_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -429,10 +381,10 @@ def test_settings_that_cannot_work_are_one_line(tmp_path: Path, capsys: pytest.C
             taken.close()
 
 
-def test_the_command_serves_until_ctrl_c(home: Path, tmp_path: Path) -> None:
+def test_the_command_serves_until_ctrl_c(app_home: Path, tmp_path: Path) -> None:
     process = subprocess.Popen([sys.executable, "-m", "i2i", "app", "--port", "0", "--models", "unet", "--runs",
                                 str(tmp_path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "I2I_HOME": str(home)})
+                               env={**os.environ, "I2I_HOME": str(app_home)})
     try:
         line = process.stdout.readline()
         assert line.startswith("i2i app: http://127.0.0.1:"), (line, process.stderr.read() if process.poll() else "")

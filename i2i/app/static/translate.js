@@ -128,8 +128,9 @@ $('pick').addEventListener('click', () => {
   const picked = [...$('folder').selectedOptions].map((o) => ({ index: Number(o.value), name: o.textContent }));
   if (picked.length) add(picked);
 });
+page.zip = () => zip(finished);
 $('zip').addEventListener('click', async () => {
-  download(URL.createObjectURL(await zip(finished)), `i2i-${finished.length}-images.zip`);
+  download(URL.createObjectURL(await page.zip()), `i2i-${finished.length}-images.zip`);
 });
 modelSelect.addEventListener('change', () => {
   const model = current();
