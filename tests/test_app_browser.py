@@ -173,6 +173,25 @@ def test_translate_page_in_the_browser_matches_python_and_zips_results(app_serve
     check_clean(page, app_server.url, since)
 
 
+def test_webgpu_when_the_browser_has_it(app_server: Any, tmp_path: Path) -> None:
+    """Chromium's WebGPU on SwiftShader (its CPU Vulkan): the page picks WebGPU, and the output still matches."""
+    with Chromium("--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-webgpu-adapter=swiftshader") as gpu:
+        page = gpu.page
+        since = fresh(page, f"{app_server.url}/")
+        if not page.evaluate("(async () => !!(navigator.gpu && await navigator.gpu.requestAdapter()))()"):
+            pytest.skip("this Chromium offers no WebGPU adapter, even on SwiftShader")
+        page.wait_for("window.i2iTranslate && i2iTranslate.ready")
+        image = photo(20, 28)
+        cv2.imwrite(str(tmp_path / "small.png"), image[:, :, ::-1])
+        page.evaluate("document.querySelector('input[value=browser]').click()")
+        choose(page, "model", "resnet")
+        page.set_files("#files", [tmp_path / "small.png"])
+        page.wait_for("i2iTranslate.done + i2iTranslate.failed === 1", timeout=120)
+        assert page.evaluate("[i2iTranslate.backend, i2iTranslate.errors]") == ["webgpu", []]
+        check_parity(page, "i2iTranslate", app_server.state.catalog.get("resnet").path, image)
+        check_clean(page, app_server.url, since)
+
+
 def test_sample_and_runs_pages(app_server: Any, browser: Chromium) -> None:
     page = browser.page
     since = fresh(page, f"{app_server.url}/sample")

@@ -151,7 +151,7 @@ async def config(request: Request) -> Response:
 
 async def models(request: Request) -> Response:
     catalog = state_of(request).catalog
-    entries = await state_of(request).run(catalog.entries)
+    entries = await state_of(request).light(catalog.entries)
     return JSONResponse({"models": [entry.public() for entry in entries.values()]})
 
 
@@ -240,7 +240,7 @@ async def translate(request: Request) -> Response:
             if index is not None:
                 path = state.folder_images[index]
                 name = path.name
-                data = await state.run(path.read_bytes)
+                data = await state.light(path.read_bytes)
             else:
                 name = safe_file_name(request.query_params.get("name", "image"))
                 data = await read_upload(request, limit)
@@ -308,7 +308,7 @@ def _field(body: dict[str, Any], name: str, low: int, high: int, default: int) -
 
 async def runs(request: Request) -> Response:
     state = state_of(request)
-    return JSONResponse({"root": str(state.settings.runs), "runs": await state.run(state.runs.summary)})
+    return JSONResponse({"root": str(state.settings.runs), "runs": await state.light(state.runs.summary)})
 
 
 async def run_sample(request: Request) -> Response:
@@ -318,14 +318,14 @@ async def run_sample(request: Request) -> Response:
 
 async def run_report(request: Request) -> Response:
     state = state_of(request)
-    html = await state.run(lambda: state.runs.report([request.path_params["name"]]))
+    html = await state.light(lambda: state.runs.report([request.path_params["name"]]))
     return report_page(html)
 
 
 async def compare(request: Request) -> Response:
     state = state_of(request)
     names = request.query_params.getlist("run")
-    html = await state.run(lambda: state.runs.report(names))
+    html = await state.light(lambda: state.runs.report(names))
     return report_page(html)
 
 

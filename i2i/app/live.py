@@ -30,6 +30,7 @@ from ..live.view import FITS, fit
 from .catalog import TRANSLATE
 
 MAX_FRAME_BYTES = 8 * 2**20
+MAX_FRAME_PIXELS = 3840 * 2160  # a 4K camera: what a live frame may decode to, whatever --max-pixels allows
 MAX_SIDE = 2048
 SEND_TIMEOUT = 30.0  # seconds a client may take to accept a result before the socket is given up
 
@@ -58,7 +59,7 @@ async def live(websocket: WebSocket) -> None:
     slot = FrameSlot(drop_stale=True)
     worker: threading.Thread | None = None
     try:
-        model = await state.run(lambda: state.catalog.translator_model(entry.name))
+        model = await state.light(lambda: state.catalog.translator_model(entry.name))
         side = round_up(size or default_side(model.info.scale, model.info.train_size), model.info.size_multiple)
         translator = Translator(model, tile=0)
         await websocket.send_json({"ready": True, "model": entry.name, "side": side, "provider": model.provider,
@@ -116,8 +117,8 @@ def _translate_frames(state: Any, slot: FrameSlot, translator: Translator, side:
         header: dict[str, Any] = {"frame": frame.index}
         result = None
         try:
-            image = to_channels(decode_image(frame.image.tobytes(), f"frame {frame.index}",
-                                             state.settings.max_pixels), 3)
+            limit = min(MAX_FRAME_PIXELS, state.settings.max_pixels)
+            image = to_channels(decode_image(frame.image.tobytes(), f"frame {frame.index}", limit), 3)
             fitted = fit(image, side, mode)
             with state.model_slots:
                 begin = time.perf_counter()

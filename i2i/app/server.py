@@ -41,7 +41,7 @@ class AppSettings:
     max_upload_mb: float = 50.0
     max_pixels: int = 40_000_000
     device: str = "auto"
-    workers: int = 2  # images (or live frames) translated at a time
+    workers: int = 1  # images (or live frames) translated at a time; ONNX Runtime uses every core for each
     pending_uploads: int = 8
     max_live: int = 8
     keep_models: int = 2
@@ -114,6 +114,11 @@ class AppState:
             return await asyncio.get_running_loop().run_in_executor(self.executor, work)
         finally:
             self.counters.change("jobs", -1)
+
+    @staticmethod
+    async def light(work: Callable[[], T]) -> T:
+        """Quick file work (listings, reports) on another thread, so it never waits behind an image's translation."""
+        return await asyncio.to_thread(work)
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)

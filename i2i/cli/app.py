@@ -37,7 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="refuse images with more pixels (decompression bombs; default: 40 million)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                         help="ONNX Runtime device for the server's work (default: CUDA when onnxruntime-gpu sees one)")
-    parser.add_argument("--workers", type=int, default=2, help="images or live frames translated at once (default: 2)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="images or live frames translated at once, each on every core (default: 1)")
     parser.add_argument("--max-live", type=int, default=8, help="live webcam clients served at once (default: 8)")
     parser.add_argument("--ssl-certfile", type=Path, metavar="FILE", help="serve https with this certificate")
     parser.add_argument("--ssl-keyfile", type=Path, metavar="FILE", help="... and this key")

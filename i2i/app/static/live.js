@@ -4,20 +4,23 @@
 import { fillSelect, markPage, models } from './common.js';
 import { loadRuntime } from './ortrun.js';
 import { describe, status } from './ui.js';
-import { BrowserLoop, BrowserModel, Meter, closeCamera, compose, fitInto, openCamera, splitDragging } from './view.js';
+import { BrowserLoop, BrowserModel, FrameWatcher, Meter, closeCamera, compose, fitInto, openCamera, splitDragging }
+  from './view.js';
 
 markPage();
 const $ = (id) => document.getElementById(id);
 const modelSelect = $('model'), video = $('camera'), target = $('view'), message = $('message');
 const settings = { side: 256, fit: 'crop', view: 'side', split: 0.5 };
 const live = window.i2iLive = { running: false, mode: null, frames: 0, fps: 0, model_ms: 0, latency_ms: 0,
-                                 backend: null, threads: null, dropped: 0, error: null };
-let available = [], loop = null, socket = null, runtime = null;
+                                 backend: null, threads: null, dropped: 0, error: null, recent: [] };
+let available = [], loop = null, socket = null, runtime = null, watcher = null;
 
 function current() { return available.find((m) => m.name === modelSelect.value); }
 
 function showFigures(update) {
   Object.assign(live, update);
+  live.recent.push([performance.now(), live.model_ms, live.latency_ms]);  // the last 300 frames, for benchmarks
+  if (live.recent.length > 300) live.recent.shift();
   const where = live.mode === 'browser' ? `in this browser (${live.backend}, ${live.threads} thread${live.threads === 1 ? '' : 's'})`
     : `on the server (${live.backend})`;
   $('figures').textContent = `${live.fps.toFixed(1)} FPS · model ${live.model_ms.toFixed(0)} ms · latency `
@@ -48,22 +51,20 @@ function startServer(model) {
   if ($('size').value) query.set('size', $('size').value);
   socket = new WebSocket(`${scheme}://${location.host}/ws/live?${query}`);
   socket.binaryType = 'arraybuffer';
-  const send = document.createElement('canvas').getContext('2d');
   const input = document.createElement('canvas').getContext('2d');
   const output = document.createElement('canvas').getContext('2d');
-  const meter = new Meter();
-  let header = null, sentAt = 0, box = null, sent = 0;
+  const meter = new Meter(), frames = watcher = new FrameWatcher(video);
+  let header = null, sentAt = 0, box = null, seen = 0;
   const sendFrame = async () => {
-    if (!socket || socket.readyState !== WebSocket.OPEN) return;
-    // the newest camera frame, once the previous one is back: one frame in flight, none queued
-    send.canvas.width = video.videoWidth;
-    send.canvas.height = video.videoHeight;
-    send.drawImage(video, 0, 0);
-    box = fitInto(video, video.videoWidth, video.videoHeight, settings.side, settings.fit, input);
+    // the newest camera frame, once the previous one is back: one frame in flight, none queued. It is fitted
+    // here (the server's fit then has nothing left to do) so that only the model's square travels.
+    await frames.newerThan(seen);
+    seen = frames.count;
+    if (!socket || socket.readyState !== WebSocket.OPEN) { frames.stop(); return; }
     sentAt = performance.now();
-    const blob = await new Promise((resolve) => send.canvas.toBlob(resolve, 'image/jpeg', 0.9));
+    box = fitInto(video, video.videoWidth, video.videoHeight, settings.side, settings.fit, input);
+    const blob = await new Promise((resolve) => input.canvas.toBlob(resolve, 'image/jpeg', 0.9));
     if (socket && socket.readyState === WebSocket.OPEN) socket.send(await blob.arrayBuffer());
-    sent += 1;
   };
   socket.onmessage = async (event) => {
     if (typeof event.data === 'string') {
@@ -101,7 +102,7 @@ function startServer(model) {
 async function start() {
   const model = current();
   if (!model) return;
-  live.error = null;
+  Object.assign(live, { error: null, recent: [] });
   settings.fit = $('fit').value;
   settings.side = Number($('size').value) || defaultSide(model);
   live.mode = document.querySelector('input[name=mode]:checked').value;
@@ -128,6 +129,7 @@ function stop() {
   live.running = false;
   if (loop) { loop.stop(); loop = null; }
   if (socket) { const s = socket; socket = null; s.close(); }
+  if (watcher) { watcher.stop(); watcher = null; }
   closeCamera(video);
   $('start').disabled = false;
   $('stop').disabled = true;

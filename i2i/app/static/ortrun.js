@@ -64,49 +64,52 @@ export class BrowserModel {
   input(rgba, width, height) {
     const m = this.multiple, pw = Math.ceil(width / m) * m, ph = Math.ceil(height / m) * m;
     const c = this.inChannels, plane = pw * ph, data = new Float32Array(c * plane);
+    // to_model_range, x / step + low in float32, for each of the 256 levels
     const step = Math.fround(255 / (this.range.high - this.range.low)), low = Math.fround(this.range.low);
+    const level = new Float32Array(256).map((_, v) => Math.fround(v / step) + low);
+    const columns = Int32Array.from({ length: pw }, (_, x) => 4 * reflect(x, width));
     for (let y = 0; y < ph; y++) {
-      const sy = reflect(y, height);
+      const row = 4 * width * reflect(y, height), d0 = y * pw;
       for (let x = 0; x < pw; x++) {
-        const s = 4 * (sy * width + reflect(x, width)), d = y * pw + x;
+        const s = row + columns[x], d = d0 + x;
         if (c === 1) {  // OpenCV's RGB -> grey, in its fixed point
-          const grey = (rgba[s] * 4899 + rgba[s + 1] * 9617 + rgba[s + 2] * 1868 + 8192) >> 14;
-          data[d] = Math.fround(Math.fround(grey / step) + low);
+          data[d] = level[(rgba[s] * 4899 + rgba[s + 1] * 9617 + rgba[s + 2] * 1868 + 8192) >> 14];
         } else {
-          for (let k = 0; k < 3; k++) data[k * plane + d] = Math.fround(Math.fround(rgba[s + k] / step) + low);
+          data[d] = level[rgba[s]];
+          data[plane + d] = level[rgba[s + 1]];
+          data[2 * plane + d] = level[rgba[s + 2]];
         }
       }
     }
     return { tensor: new this.runtime.ort.Tensor('float32', data, [1, c, ph, pw]), width: pw, height: ph };
   }
 
-  // Translate RGBA pixels: {rgba: the output as RGBA uint8, width, height, values: the cropped float output
-  // (C x H x W), ms: the model's run}.
-  async run(rgba, width, height) {
+  // Translate RGBA pixels: {rgba: the output as RGBA uint8, width, height, ms: the model's run, and with
+  // keepValues the cropped float output (C x H x W) as values}.
+  async run(rgba, width, height, { keepValues = false } = {}) {
     const input = this.input(rgba, width, height);
     const start = performance.now();
-    const feeds = { [this.session.inputNames[0]]: input.tensor };
-    const results = await this.session.run(feeds);
+    const results = await this.session.run({ [this.session.inputNames[0]]: input.tensor });
     const output = results[this.session.outputNames[0]];
     const values = output.location === 'gpu-buffer' ? await output.getData() : output.data;
     const ms = performance.now() - start;
     const s = this.scale, ow = width * s, oh = height * s, fw = input.width * s, fplane = fw * input.height * s;
-    const c = this.outChannels, out = new Uint8ClampedArray(4 * ow * oh), cropped = new Float32Array(c * ow * oh);
+    const c = this.outChannels, out = new Uint8ClampedArray(4 * ow * oh);
+    const cropped = keepValues ? new Float32Array(c * ow * oh) : null;
     const low = Math.fround(this.range.low), gain = Math.fround(255 / (this.range.high - this.range.low));
-    for (let y = 0; y < oh; y++) {
-      for (let x = 0; x < ow; x++) {
-        const d = y * ow + x;
-        for (let k = 0; k < 3; k++) {
-          const ch = c === 1 ? 0 : k;
-          const v = values[ch * fplane + y * fw + x];
-          if (k < c) cropped[ch * ow * oh + d] = v;
+    for (let k = 0; k < 3; k++) {
+      const ch = c === 1 ? 0 : k, base = ch * fplane;
+      for (let y = 0; y < oh; y++) {
+        for (let x = 0, i = base + y * fw, d = y * ow; x < ow; x++, i++, d++) {
+          const v = values[i];
           // from_model_range: clip((v - low) * gain + 0.5, 0, 255) truncated, every step in float32
           const level = Math.fround(Math.fround(Math.fround(v - low) * gain) + 0.5);
           out[4 * d + k] = level <= 0 ? 0 : level >= 255 ? 255 : Math.trunc(level);
+          if (cropped && k < c) cropped[ch * ow * oh + d] = v;
         }
-        out[4 * d + 3] = 255;
       }
     }
+    for (let d = 3; d < out.length; d += 4) out[d] = 255;
     input.tensor.dispose?.();
     output.dispose?.();
     return { rgba: out, width: ow, height: oh, values: cropped, ms };
@@ -138,7 +141,8 @@ export async function translateFile(model, file) {
   const context = canvas.getContext('2d', { willReadFrequently: true });
   context.drawImage(bitmap, 0, 0);
   bitmap.close();
-  const result = await model.run(context.getImageData(0, 0, width, height).data, width, height);
+  const result = await model.run(context.getImageData(0, 0, width, height).data, width, height,
+                                 { keepValues: true });
   canvas.width = result.width;
   canvas.height = result.height;
   context.putImageData(new ImageData(result.rgba, result.width, result.height), 0, 0);

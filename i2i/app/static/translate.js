@@ -10,7 +10,7 @@ import { zip } from './zip.js';
 markPage();
 const $ = (id) => document.getElementById(id);
 const modelSelect = $('model'), message = $('message'), results = $('results'), progress = $('progress');
-const page = window.i2iTranslate = { total: 0, done: 0, failed: 0, errors: [], last: null };
+const page = window.i2iTranslate = { total: 0, done: 0, failed: 0, errors: [], last: null, timings: [] };
 let available = [], config = { max_upload_mb: 50, folder: [] }, finished = [], queue = [], busy = 0;
 let runtime = null, loaded = null;
 
@@ -21,6 +21,7 @@ async function browserModel(model) {
   if (!model.browser) throw new Error(model.browser_note);
   if (!loaded || loaded.name !== model.name) {
     runtime = runtime || await loadRuntime();
+    page.backend = runtime.backend;
     const external = model.files.filter((f) => f !== model.graph).map((f) => ({ path: f.split('/').pop(), data: f }));
     loaded = { name: model.name, session: await BrowserModel.open(runtime, model.graph, model.meta, external) };
   }
@@ -70,9 +71,10 @@ function card(item, model) {
 }
 
 async function work(item, model, inputUrl) {
-  const box = card(item, model);
+  const box = card(item, model), started = performance.now();
   try {
     const out = await (item.where === 'browser' ? inBrowser(item, model) : onServer(item, model));
+    page.timings.push({ total_ms: performance.now() - started, model_ms: out.ms });
     const url = URL.createObjectURL(out.blob);
     const meta = document.createElement('div');
     meta.className = 'meta';

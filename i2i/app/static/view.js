@@ -91,12 +91,36 @@ export function closeCamera(video) {
   video.srcObject = null;
 }
 
-export function nextFrame(video) {
-  // The next frame the camera delivers (frames between two model runs are skipped, never queued).
-  return new Promise((resolve) => {
-    if (video.requestVideoFrameCallback) video.requestVideoFrameCallback(() => resolve());
-    else requestAnimationFrame(() => resolve());
-  });
+export class FrameWatcher {
+  // Counts the frames the camera presents, so a loop can take the newest one at once when it has already
+  // arrived, and wait only when it has not (frames in between are skipped, never queued).
+  constructor(video) {
+    this.video = video;
+    this.count = 0;
+    this.waiting = [];
+    this.active = true;
+    const tick = () => {
+      if (!this.active) return;
+      this.count += 1;
+      for (const resolve of this.waiting.splice(0)) resolve();
+      this.schedule(tick);
+    };
+    this.schedule(tick);
+  }
+
+  schedule(tick) {
+    if (this.video.requestVideoFrameCallback) this.video.requestVideoFrameCallback(tick);
+    else requestAnimationFrame(tick);
+  }
+
+  newerThan(seen) {
+    return this.count > seen ? Promise.resolve() : new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  stop() {
+    this.active = false;
+    for (const resolve of this.waiting.splice(0)) resolve();
+  }
 }
 
 export function splitDragging(canvas, onSplit) {
@@ -123,8 +147,11 @@ export class BrowserLoop {
   async run() {
     this.running = true;
     const { video, model, settings } = this;
+    this.frames = new FrameWatcher(video);
+    let seen = 0;
     while (this.running) {
-      await nextFrame(video);
+      await this.frames.newerThan(seen);
+      seen = this.frames.count;
       if (!this.running) break;
       const captured = performance.now();
       const box = fitInto(video, video.videoWidth, video.videoHeight, settings.side, settings.fit, this.input);
@@ -140,7 +167,10 @@ export class BrowserLoop {
     }
   }
 
-  stop() { this.running = false; }
+  stop() {
+    this.running = false;
+    if (this.frames) this.frames.stop();
+  }
 }
 
 export { BrowserModel };
