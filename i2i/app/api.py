@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
@@ -65,6 +65,8 @@ def answers(handler: Callable[[Request], Any]) -> Callable[[Request], Any]:
             return await handler(request)
         except I2IError as e:
             return problem(e)
+        except ClientDisconnect:  # the client went away mid-upload: nobody to answer, nothing kept
+            return Response(status_code=400)
         except Exception as e:  # a bug: the user gets one line, the console the details
             import traceback
 

@@ -4,7 +4,7 @@
 
 import { api, fillSelect, json, markPage, models } from './common.js';
 import { BrowserModel, loadRuntime, translateFile } from './ortrun.js';
-import { beforeAfter, describe, download, dropZone, status } from './ui.js';
+import { describe, download, dropZone, resultCard, showFailure, showResult, status } from './ui.js';
 import { zip } from './zip.js';
 
 markPage();
@@ -22,6 +22,8 @@ async function browserModel(model) {
   if (!loaded || loaded.name !== model.name) {
     runtime = runtime || await loadRuntime();
     page.backend = runtime.backend;
+    if (loaded) await loaded.session.release();  // one model in the page at a time
+    loaded = null;
     const external = model.files.filter((f) => f !== model.graph).map((f) => ({ path: f.split('/').pop(), data: f }));
     loaded = { name: model.name, session: await BrowserModel.open(runtime, model.graph, model.meta, external) };
   }
@@ -59,38 +61,16 @@ async function inBrowser(item, model) {
            size: `${result.width}x${result.height}` };
 }
 
-function card(item, model) {
-  const box = document.createElement('div');
-  box.className = 'result';
-  const title = document.createElement('div');
-  title.className = 'name';
-  title.textContent = `${item.name} → ${model.name}`;
-  box.append(title);
-  results.prepend(box);
-  return box;
-}
-
 async function work(item, model, inputUrl) {
-  const box = card(item, model), started = performance.now();
+  const box = resultCard(results, `${item.name} → ${model.name}`), started = performance.now();
   try {
     const out = await (item.where === 'browser' ? inBrowser(item, model) : onServer(item, model));
     page.timings.push({ total_ms: performance.now() - started, model_ms: out.ms });
-    const url = URL.createObjectURL(out.blob);
-    const meta = document.createElement('div');
-    meta.className = 'meta';
-    const link = document.createElement('a');
-    Object.assign(link, { href: url, download: out.name, textContent: `download ${out.name}` });
-    const figures = document.createElement('span');
-    figures.textContent = `${out.size} · model ${out.ms.toFixed(0)} ms`;
-    meta.append(figures, link);
-    box.append(beforeAfter(inputUrl, url), meta);
+    showResult(box, inputUrl, URL.createObjectURL(out.blob), out.name, `${out.size} · model ${out.ms.toFixed(0)} ms`);
     finished.push({ name: out.name, blob: out.blob });
     page.done += 1;
   } catch (e) {
-    const error = document.createElement('div');
-    error.className = 'error';
-    error.textContent = e.message;
-    box.append(error);
+    showFailure(box, e.message);
     page.failed += 1;
     page.errors.push(e.message);
   }

@@ -41,6 +41,36 @@ export function beforeAfter(beforeUrl, afterUrl) {
   return box;
 }
 
+export function resultCard(container, title) {
+  // A card for one image's result, first in `container`; fill it with showResult or showFailure.
+  const box = document.createElement('div');
+  box.className = 'result';
+  const name = document.createElement('div');
+  name.className = 'name';
+  name.textContent = title;
+  box.append(name);
+  container.prepend(box);
+  return box;
+}
+
+export function showResult(box, beforeUrl, afterUrl, fileName, figures) {
+  const meta = document.createElement('div');
+  meta.className = 'meta';
+  const text = document.createElement('span');
+  text.textContent = figures;
+  const link = Object.assign(document.createElement('a'), { href: afterUrl, download: fileName,
+                                                           textContent: `download ${fileName}` });
+  meta.append(text, link);
+  box.append(beforeAfter(beforeUrl, afterUrl), meta);
+}
+
+export function showFailure(box, message) {
+  const error = document.createElement('div');
+  error.className = 'error';
+  error.textContent = message;
+  box.append(error);
+}
+
 export function describe(model) {
   // "pix2pix · unet_128 · x4 · trained at 128 · int8 · 12.3 MB" from the metadata and card.
   const meta = model.meta || {}, card = model.card || {};

@@ -2,7 +2,7 @@
 // and on the webcam. It needs only a static host; window.i2iWeb keeps count (the tests read it).
 
 import { BrowserModel, loadRuntime, translateFile } from './ortrun.js';
-import { beforeAfter, describe, dropZone, status } from './ui.js';
+import { describe, dropZone, resultCard, showFailure, showResult, status } from './ui.js';
 import { BrowserLoop, closeCamera, openCamera, splitDragging } from './view.js';
 
 const $ = (id) => document.getElementById(id);
@@ -33,7 +33,7 @@ async function load() {
     : `${runtime.threads} thread${runtime.threads === 1 ? '' : 's'}`;
   $('about').textContent = `Everything runs in this browser (onnxruntime-web ${about.runtime}, ${runtime.backend}, `
     + `${threads}); no image leaves this machine.`;
-  Object.assign(page, { ready: true, backend: runtime.backend, threads: runtime.threads });
+  Object.assign(page, { ready: true, name: about.name, backend: runtime.backend, threads: runtime.threads });
   $('start').disabled = false;
   status(message, '');
 }
@@ -41,26 +41,16 @@ async function load() {
 async function translate(files) {
   if (!model) return;
   for (const file of files) {
-    const box = document.createElement('div');
-    box.className = 'result';
-    box.textContent = file.name;
-    $('results').prepend(box);
+    const box = resultCard($('results'), file.name);
     try {
       const result = await translateFile(model, file);
       page.last = result;
-      const url = URL.createObjectURL(result.blob);
-      const link = Object.assign(document.createElement('a'), { href: url, textContent: 'download',
-                                                               download: file.name.replace(/\.[^.]*$/, '') + '_i2i.png' });
-      const meta = document.createElement('div');
-      meta.className = 'meta';
-      meta.append(`${result.width}x${result.height} · model ${result.ms.toFixed(0)} ms`, link);
-      box.append(beforeAfter(URL.createObjectURL(file), url), meta);
+      showResult(box, URL.createObjectURL(file), URL.createObjectURL(result.blob),
+                 `${file.name.replace(/\.[^.]*$/, '')}_${page.name}.png`,
+                 `${result.width}x${result.height} · model ${result.ms.toFixed(0)} ms`);
       page.done += 1;
     } catch (e) {
-      const error = document.createElement('div');
-      error.className = 'error';
-      error.textContent = e.message;
-      box.append(error);
+      showFailure(box, e.message);
       page.failed += 1;
       page.errors.push(e.message);
     }
