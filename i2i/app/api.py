@@ -159,8 +159,8 @@ async def models(request: Request) -> Response:
 
 async def model_file(request: Request) -> Response:
     """A model's graph or weights file, for the in-browser runtime (only files of models on offer)."""
-    catalog = state_of(request).catalog
-    entry = catalog.entries().get(request.path_params["name"])
+    entries = await state_of(request).light(state_of(request).catalog.entries)
+    entry = entries.get(request.path_params["name"])
     path = entry.files.get(request.path_params["file"]) if entry is not None else None
     if path is None:
         raise NotFound(f"{request.url.path}: no such model file")
@@ -228,7 +228,8 @@ async def translate(request: Request) -> Response:
     """POST the image as the body (or ?file=N, an image of --folder); the translated image comes back."""
     state = state_of(request)
     model_name = request.query_params.get("model", "")
-    entry = state.catalog.get(model_name, TRANSLATE)  # an unknown model is refused before the upload is read
+    # an unknown model is refused before the upload is read
+    entry = await state.light(lambda: state.catalog.get(model_name, TRANSLATE))
     size = number(request, "size", 1, 8192)
     tile = number(request, "tile", 0, 8192)
     # the defaults of `i2i translate` (64) and, for a model that upscales, of `i2i upscale` (16)
@@ -275,7 +276,7 @@ async def sample(request: Request) -> Response:
     if not isinstance(body, dict):
         raise ConfigError("the request must be a JSON object")
     model_name = str(body.get("model", ""))
-    state.catalog.get(model_name, GENERATE)
+    await state.light(lambda: state.catalog.get(model_name, GENERATE))
     seed = _field(body, "seed", 0, 2**32 - 1, 0)
     label = body.get("label")
     label = None if label in (None, "") else str(label)

@@ -44,7 +44,7 @@ async def live(websocket: WebSocket) -> None:
     await websocket.accept()
     params = websocket.query_params
     try:
-        entry = state.catalog.get(params.get("model", ""), TRANSLATE)
+        entry = await state.light(lambda: state.catalog.get(params.get("model", ""), TRANSLATE))
         mode = params.get("fit", "crop")
         if mode not in FITS:
             raise ConfigError(f"fit {mode}: choose {' or '.join(FITS)}")
