@@ -124,8 +124,11 @@ class AppState:
         self.executor.shutdown(wait=False, cancel_futures=True)
 
 
-def create_app(settings: AppSettings, say: Callable[[str], None] = print) -> Any:
-    """The ASGI application: the routes of i2i.app.api and i2i.app.live behind the security layer."""
+def create_app(settings: AppSettings, say: Callable[[str], None] = print) -> tuple[Any, AppState]:
+    """(the ASGI application: the routes of i2i.app.api and i2i.app.live behind the security layer, its state).
+
+    Beyond this machine a token is required: ``settings.token`` is set to a new one when none was given.
+    """
     from starlette.applications import Starlette
 
     from .api import routes, startup_check
@@ -154,7 +157,6 @@ def bind(host: str, port: int) -> socket.socket:
             if e.errno in (98, 48) else ""
         raise ConfigError(f"--host {host} --port {port}: cannot listen ({e.strerror or e}){hint}") from None
     sock.listen(128)
-    sock.set_inheritable(True)
     return sock
 
 
