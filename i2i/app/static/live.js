@@ -4,8 +4,9 @@
 import { fillSelect, markPage, models } from './common.js';
 import { loadRuntime } from './ortrun.js';
 import { describe, status } from './ui.js';
-import { BrowserLoop, BrowserModel, FrameWatcher, Meter, closeCamera, compose, fitInto, openCamera, splitDragging }
-  from './view.js';
+import {
+  BrowserLoop, BrowserModel, FrameWatcher, Meter, closeCamera, compose, fitInto, openCamera, sideFor, splitDragging,
+} from './view.js';
 
 markPage();
 const $ = (id) => document.getElementById(id);
@@ -104,7 +105,7 @@ async function start() {
   if (!model) return;
   Object.assign(live, { error: null, recent: [] });
   settings.fit = $('fit').value;
-  settings.side = Number($('size').value) || defaultSide(model);
+  settings.side = sideFor(model.meta, Number($('size').value));
   live.mode = document.querySelector('input[name=mode]:checked').value;
   $('start').disabled = true;
   try {
@@ -116,13 +117,6 @@ async function start() {
   } catch (e) {
     fail(e);
   }
-}
-
-function defaultSide(model) {
-  // as `i2i webcam`: the training size, or for an upscaler the side whose output fills the 480-pixel view
-  const meta = model.meta, scale = Number(meta.scale || 1), multiple = Number(meta.size_multiple || 1);
-  const side = scale === 1 ? Number(meta.train_size || 256) : Math.ceil(480 / scale);
-  return Math.ceil(side / multiple) * multiple;
 }
 
 function stop() {

@@ -7,6 +7,14 @@ import { BrowserModel } from './ortrun.js';
 export const VIEWS = ['side', 'output', 'split'];
 const HEIGHT = 480;
 
+export function sideFor(meta, asked = 0) {
+  // The model's input side, as `i2i webcam` picks it: the side asked for, else the training size (for an
+  // upscaler, the side whose output fills the 480-pixel view), rounded up to the model's size multiple.
+  const scale = Number(meta.scale || 1), multiple = Number(meta.size_multiple || 1);
+  const side = asked || (scale === 1 ? Number(meta.train_size || 256) : Math.ceil(HEIGHT / scale));
+  return Math.ceil(side / multiple) * multiple;
+}
+
 export function fitInto(source, width, height, side, mode, context) {
   // Draw `source` into the side x side canvas of `context`; the picture's box (padding excluded).
   context.canvas.width = context.canvas.height = side;

@@ -3,7 +3,7 @@
 
 import { BrowserModel, loadRuntime, translateFile } from './ortrun.js';
 import { describe, dropZone, resultCard, showFailure, showResult, status } from './ui.js';
-import { BrowserLoop, closeCamera, openCamera, splitDragging } from './view.js';
+import { BrowserLoop, closeCamera, openCamera, sideFor, splitDragging } from './view.js';
 
 const $ = (id) => document.getElementById(id);
 const message = $('message');
@@ -25,9 +25,7 @@ async function load() {
   runtime = await loadRuntime();
   const external = about.files.filter((f) => f !== about.graph).map((f) => ({ path: f.split('/').pop(), data: f }));
   model = await BrowserModel.open(runtime, about.graph, about.meta, external);
-  const meta = about.meta, scale = Number(meta.scale || 1), multiple = Number(meta.size_multiple || 1);
-  const side = scale === 1 ? Number(meta.train_size || 256) : Math.ceil(480 / scale);
-  settings.side = Math.ceil(side / multiple) * multiple;
+  settings.side = sideFor(about.meta);
   const threads = runtime.threads === 1 && !self.crossOriginIsolated
     ? '1 thread (this host sends no cross-origin isolation headers, which threads need)'
     : `${runtime.threads} thread${runtime.threads === 1 ? '' : 's'}`;
