@@ -7,7 +7,7 @@ PIP    := $(PY) -m pip
 # platforms, e.g. make setup TORCH="torch torchvision --index-url https://download.pytorch.org/whl/cpu"
 TORCH  ?= torch==2.14.1 torchvision==0.29.1
 
-.PHONY: setup opencv-gui demo test test-slow lint clean
+.PHONY: setup opencv-gui ort-web demo test test-slow lint clean
 
 setup: $(VENV)/.installed
 
@@ -15,9 +15,16 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q $(TORCH)
-	$(PIP) install -q -e ".[dev]"
+	$(PIP) install -q -e ".[dev,app]"
 	@$(MAKE) --no-print-directory opencv-gui
+	@$(MAKE) --no-print-directory ort-web
 	@touch $@
+
+# onnxruntime-web for `i2i app` and `i2i export --web`: the version pinned in i2i/app/ortweb.json, from the npm
+# registry, checked against the pinned sha512, into i2i/app/static/ort/ (git-ignored). Does nothing when present.
+# Another version: $(PY) -m i2i.app.ortweb --pin VERSION (rewrites the pin, then fetches).
+ort-web:
+	@$(PY) -m i2i.app.ortweb
 
 # albumentations requires opencv-python-headless, which installs the same cv2/ files as opencv-python but
 # without GUI functions (no imshow for the webcam demo). Keep one OpenCV: the GUI build, at the same version.
@@ -42,6 +49,7 @@ demo: setup
 	@echo "live: $(VENV)/bin/i2i webcam --model demo   (camera 0; --source VIDEO for a file)"
 
 test: setup
+	@$(MAKE) --no-print-directory ort-web
 	$(PY) -m pytest
 
 test-slow: setup

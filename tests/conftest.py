@@ -81,3 +81,57 @@ def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "resnet": export_tiny(root / "resnet.onnx", "resnet_2blocks", "instance"),
         "grey": export_tiny(root / "grey.onnx", "unet_32", "batch", in_channels=1, out_channels=1),
     }
+
+
+# --- i2i app (tests/test_app_*.py): a store, a runs folder and a running app, shared by the API and browser tests
+
+@pytest.fixture(scope="session")
+def app_home(tmp_path_factory: pytest.TempPathFactory, tiny_models: dict[str, Path]) -> Path:
+    """An I2I_HOME with two exported translators, a generator from noise and a model that fails on most sizes."""
+    from app_support import fixed_size_model, noise_model
+
+    from i2i.hub.store import ModelStore
+
+    root = tmp_path_factory.mktemp("app_home")
+    store = ModelStore(root)
+    made = tmp_path_factory.mktemp("app_models")
+    for name, path in (("unet", tiny_models["unet"]), ("resnet", tiny_models["resnet"]),
+                       ("noise", noise_model(made / "noise.onnx")), ("fixed64", fixed_size_model(made / "f.onnx"))):
+        store.add(name, path, {"task": "test", "source": "tests"})
+    return root
+
+
+@pytest.fixture(scope="session")
+def app_layout(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A runs folder (two runs, a symlink to a run outside it, a run whose sample grid links outside) and a
+    folder of images for the Translate page."""
+    from app_support import make_run, photo
+
+    root = tmp_path_factory.mktemp("app_layout")
+    runs = root / "runs"
+    make_run(runs / "base", 2e-4)
+    make_run(runs / "fast", 1e-3)
+    outside = make_run(root / "elsewhere" / "secret", 5e-4)
+    (runs / "linked").symlink_to(outside, target_is_directory=True)
+    sneaky = make_run(runs / "sneaky", 1e-4, steps=(2,))
+    (sneaky / "samples" / "step_000009.png").symlink_to(outside / "samples" / "step_000004.png")
+    images = root / "images"
+    images.mkdir()
+    cv2.imwrite(str(images / "a.png"), photo(40, 56)[:, :, ::-1])
+    cv2.imwrite(str(images / "b.jpg"), photo(64, 64)[:, :, ::-1])
+    return {"runs": runs, "images": images, "outside": outside}
+
+
+@pytest.fixture(scope="module")
+def app_server(app_home: Path, app_layout: dict[str, Path]) -> Any:
+    """``i2i app`` on a free port (small limits, so the tests can reach them), for one test module."""
+    from app_support import Running
+
+    from i2i.app.server import AppSettings
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("I2I_HOME", str(app_home))
+        running = Running(AppSettings(runs=app_layout["runs"], folder=app_layout["images"], max_upload_mb=1.0,
+                                      max_pixels=2_000_000, workers=2, max_live=8, pending_uploads=4))
+    yield running
+    running.stop()

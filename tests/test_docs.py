@@ -11,7 +11,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
+LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)|(?:src|href)=\"([^\"]+)\"")
 FENCE = re.compile(r"^```.*?^```", re.S | re.M)
 
 
@@ -48,7 +48,7 @@ def test_the_manual_has_its_pages() -> None:
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_relative_links_reach_their_targets(page: Path) -> None:
     broken = []
-    for target in LINK.findall(FENCE.sub("", page.read_text(encoding="utf-8"))):
+    for target in (a or b for a, b in LINK.findall(FENCE.sub("", page.read_text(encoding="utf-8")))):
         if re.match(r"[a-z]+:", target):  # http(s), mailto: not fetched here
             continue
         path_part, _, anchor = target.partition("#")

@@ -99,7 +99,8 @@ FORBIDDEN = {
     "models": {"tasks", "engine", "losses", "metrics", "data"},
     "hub": {"deploy", "tasks", "engine", "infer", "models"},
     "infer": {"tasks", "engine", "deploy", "models", "nn"},  # inference runs without torch
-    "tasks": {"training", "evaluation", "deploy", "cli", "report", "sampling"},
+    "tasks": {"training", "evaluation", "deploy", "cli", "report", "sampling", "app"},
+    "deploy": {"training", "cli", "app", "live"},
 }
 
 

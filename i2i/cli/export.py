@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from .options import reject_unknown
 
@@ -10,6 +11,7 @@ EXAMPLES = """examples:
   i2i export runs/facades                        # -> export/facades.onnx (+ facades.json), registered as 'facades'
   i2i export runs/h2z --which G_B                # CycleGAN's second generator -> export/h2z_G_B.onnx
   i2i export runs/facades --int8 --fp16          # also facades.int8.onnx (calibrated on the run's images), fp16
+  i2i export runs/demo --web site/               # also a static folder that runs it in the browser (no server)
 """
 
 
@@ -29,11 +31,22 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--batch-norm-stats", choices=("batch", "running"), default="batch",
                         help="batch norm at test time: each image's own statistics, as the reference's test mode "
                              "(default), or the running averages from training")
+    parser.add_argument("--web", metavar="DIR", help="also write a static web folder that runs the model in the "
+                                                     "browser (the fp32 file, or the int8 one when fp32 is over "
+                                                     "100 MB)")
     parser.add_argument("--no-register", action="store_true", help="write the files only, do not add them to I2I_HOME")
     args, extras = parser.parse_known_args(argv)
     reject_unknown(extras, parser)
     from ..deploy.export import export_run
 
-    export_run(args.source, args.which, args.out, args.name, args.opset, args.fp16, args.int8, args.batch_norm_stats,
-               args.calibration, register=not args.no_register)
+    if args.web:  # before the export: a missing runtime or a folder that cannot be replaced is one line at once
+        from ..app.web_folder import check_web_target
+
+        check_web_target(Path(args.web))
+    written = export_run(args.source, args.which, args.out, args.name, args.opset, args.fp16, args.int8,
+                         args.batch_norm_stats, args.calibration, register=not args.no_register)
+    if args.web:
+        from ..app.web_folder import web_folder_of_export
+
+        web_folder_of_export(written, Path(args.web))
     return 0

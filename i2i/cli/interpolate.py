@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
-
 from .options import reject_unknown
-from .sample import add_source, labels_for, positive, source_of
+from .sample import add_source, positive, source_of
 
 EXAMPLES = """examples:
   i2i interpolate runs/faces --steps 8 -o walk.png            # 4 walks between random points
@@ -30,14 +28,10 @@ def main(argv: list[str]) -> int:
     args, extras = parser.parse_known_args(argv)
     reject_unknown(extras, parser)
     from ..images import write_image
-    from ..sampling import grid, interpolate_latents, open_generator
+    from ..sampling import open_generator
+    from ..sampling.sheets import walk_sheet
 
     generator = open_generator(source_of(args), args.device)
-    rng = np.random.default_rng(args.seed)
-    ends = rng.standard_normal((2, args.rows, generator.latent_dim)).astype(np.float32)
-    z = interpolate_latents(ends[0], ends[1], args.steps, generator.interpolation)
-    labels = labels_for(args.rows, args.label, generator.classes)
-    labels = None if labels is None else np.repeat(labels, args.steps)
-    write_image(args.out, grid(generator.generate(z, labels), args.steps))
+    write_image(args.out, walk_sheet(generator, args.rows, args.steps, args.seed, args.label))
     print(f"{args.out}: {args.rows} walks of {args.steps} steps ({generator.interpolation}) from {generator.where}")
     return 0

@@ -24,6 +24,7 @@ COMMANDS = {
     "sample": ("i2i.cli.sample", "sample images from a generator from noise (dcgan, vae)"),
     "interpolate": ("i2i.cli.interpolate", "walk through a generator's latent space"),
     "reconstruct": ("i2i.cli.reconstruct", "reconstruct images with a VAE, side by side"),
+    "app": ("i2i.cli.app", "serve the web app: translate, sample, live webcam in the browser, runs (i2i[app])"),
     "doctor": ("i2i.cli.doctor", "check the installation (versions, GPU, display, OpenCV build) and say what to fix"),
 }
 

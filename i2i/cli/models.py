@@ -18,6 +18,7 @@ EXAMPLES = """examples:
   i2i models pull horse2zebra                      # download, convert to ONNX, store
   i2i models import latest_net_G.pth --arch unet_256 --norm batch --name facades
   i2i models import RealESRGAN_x4plus.pth --arch rrdbnet --scale 4 --name realesrgan-x4
+  i2i models web demo site/                        # a static folder that runs 'demo' in the browser
   i2i models remove horse2zebra"""
 
 
@@ -42,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--name", required=True)
     imp.add_argument("--task", help="the task recorded in the card (default: the task whose generator --arch "
                                     "is)")
+    web = sub.add_parser("web", help="write a static web folder that runs the model in the browser")
+    web.add_argument("name")
+    web.add_argument("folder", type=Path)
     sub.add_parser("remove", help="delete a stored model").add_argument("name")
     return parser
 
@@ -63,6 +67,14 @@ def main(argv: list[str]) -> int:
         return 0
     if args.action == "import":
         return _import(args, store)
+    if args.action == "web":
+        from ..app.web_folder import write_web_folder
+        from ..deploy.resolve import resolve_model
+
+        path, name = resolve_model(args.name, store)
+        stored = store.get(name)
+        write_web_folder(path, name, args.folder, stored.card if stored is not None else None)
+        return 0
     if not store.remove(args.name):
         raise ConfigError(f"no stored model '{args.name}'{did_you_mean(args.name, store.names())}")
     print(f"removed {args.name}")

@@ -6,8 +6,6 @@ import argparse
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
-
 from ..errors import ConfigError
 from .options import reject_unknown
 
@@ -31,15 +29,6 @@ def source_of(args: argparse.Namespace) -> str:
     if bool(args.source) == bool(args.model):
         raise ConfigError("give a run folder (or checkpoint) or --model NAME, one of the two")
     return args.source or args.model
-
-
-def labels_for(count: int, label: str | None, classes: list[str]) -> np.ndarray | None:
-    """The class of each of ``count`` samples: --label's, else every class in turn (None: unconditional)."""
-    from ..sampling import parse_label
-
-    if label is not None:
-        return np.full(count, parse_label(label, classes), np.int64)
-    return np.arange(count, dtype=np.int64) % len(classes) if classes else None
 
 
 def positive(flag: str) -> Callable[[str], int]:
@@ -72,18 +61,12 @@ def main(argv: list[str]) -> int:
     args, extras = parser.parse_known_args(argv)
     reject_unknown(extras, parser)
     from ..images import write_image
-    from ..sampling import grid, open_generator
+    from ..sampling import open_generator
+    from ..sampling.sheets import sample_sheet
 
     generator = open_generator(source_of(args), args.device)
-    labels = labels_for(args.count, args.label, generator.classes)
-    z = np.random.default_rng(args.seed).standard_normal((args.count, generator.latent_dim)).astype(np.float32)
-    if labels is not None and args.label is None:  # every class in turn: rows of one class each
-        order = np.argsort(labels, kind="stable")
-        z, labels = z[order], labels[order]
-    images = generator.generate(z, labels)
-    columns = args.columns or (-(-args.count // len(generator.classes)) if labels is not None and args.label is None
-                               else int(np.ceil(np.sqrt(args.count))))
-    write_image(args.out, grid(images, columns))
+    images, sheet = sample_sheet(generator, args.count, args.seed, args.label, args.columns)
+    write_image(args.out, sheet)
     if args.folder:
         for i, image in enumerate(images):
             write_image(Path(args.folder) / f"{i:05d}.png", image)
