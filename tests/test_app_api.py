@@ -373,7 +373,8 @@ def test_many_clients_at_once_and_disconnects_free_everything(app_server: Any) -
 
 def test_settings_that_cannot_work_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     for argv, message in ((["--port", "70000"], "--port 70000: choose 0-65535"),
-                          (["--workers", "0"], "--workers 0: must be positive"),
+                          (["--workers", "0"], "--workers 0: must be a positive number"),
+                          (["--max-upload-mb", "nan"], "--max-upload-mb nan: must be a positive number"),
                           (["--folder", str(tmp_path / "no")], "no such folder"),
                           (["--ssl-certfile", str(tmp_path / "c.pem")], "--ssl-certfile and --ssl-keyfile go together"),
                           (["--models", "nosuch"], "unknown model 'nosuch'")):

@@ -10,6 +10,7 @@ most ``keep_models`` ONNX Runtime sessions stay open (least recently used closed
 from __future__ import annotations
 
 import asyncio
+import math
 import socket
 import sys
 import threading
@@ -55,8 +56,8 @@ class AppSettings:
         for flag, value in (("--max-upload-mb", self.max_upload_mb), ("--max-pixels", self.max_pixels),
                             ("--workers", self.workers), ("--max-live", self.max_live),
                             ("--keep-models", self.keep_models), ("--pending-uploads", self.pending_uploads)):
-            if value <= 0:
-                raise ConfigError(f"{flag} {value}: must be positive")
+            if not (math.isfinite(value) and value > 0):  # NaN compares false with everything
+                raise ConfigError(f"{flag} {value}: must be a positive number")
         if self.folder is not None and not self.folder.is_dir():
             raise ConfigError(f"--folder {self.folder}: no such folder")
         if bool(self.ssl_certfile) != bool(self.ssl_keyfile):
