@@ -56,7 +56,8 @@ def build_parser(upscale: bool = False) -> argparse.ArgumentParser:
                         help="ONNX Runtime device (default: CUDA when onnxruntime-gpu sees one)")
     parser.add_argument("--max-pixels", type=int, default=100_000_000, metavar="N",
                         help="refuse images with more pixels (decompression bombs; default: 100 million)")
-    parser.add_argument("--quality", type=int, default=95, help="JPEG / WebP quality of the outputs (default: 95)")
+    parser.add_argument("--quality", type=int, default=95, help="JPEG / WebP quality of the outputs, 1 to 100 "
+                                                                "(default: 95)")
     parser.add_argument("--mirror", metavar="URL", help="download pretrained models from this mirror "
                                                         "(or set I2I_MODEL_MIRROR)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -121,6 +122,10 @@ def check_numbers(args: argparse.Namespace) -> None:
         raise ConfigError(f"--tile {args.tile}: give a positive tile side in pixels (or 0 to never tile)")
     if args.overlap < 0:
         raise ConfigError(f"--overlap {args.overlap}: the overlap of tiles cannot be negative")
+    if args.max_pixels < 1:
+        raise ConfigError(f"--max-pixels {args.max_pixels}: must be at least 1")
+    if not 1 <= args.quality <= 100:
+        raise ConfigError(f"--quality {args.quality}: must be between 1 and 100")
 
 
 def download_bar(interactive: bool) -> Callable[[int, int | None], None]:

@@ -26,7 +26,7 @@ from ..compat import require_torch
 from ..engine.checkpoint import load_checkpoint, resolve_checkpoint
 from ..errors import ConfigError, DataError, I2IError, WriteError
 from ..fileio import atomic_write_text, sha256_of, write_error
-from ..hub.store import ModelStore
+from ..hub.store import NAME, ModelStore
 from ..images import list_images, read_image
 from ..infer.model import ModelInfo, OnnxModel, range_text
 from ..metrics.sr import psnr_y
@@ -84,6 +84,9 @@ def export_run(source: str | Path, which: str | None = None, out: str | Path | N
                say: Callable[[str], None] = print) -> list[Exported]:
     """Export a generator of a training run (a run folder or a checkpoint file) to ONNX."""
     require_torch()
+    if name is not None and not NAME.match(name):
+        raise ConfigError(f"--name '{name}': a model name is letters, digits, '_', '-' and '.', starting with a "
+                          "letter or digit")
     source = Path(source)
     path = resolve_checkpoint(source)
     checkpoint = load_checkpoint(path, with_state=False)

@@ -42,6 +42,9 @@ from ..nn import init_weights as init_network
 from .base import TASKS, Batch, Task, backward_step
 
 PixelLoss = Literal["mse", "l1"]
+# MATLAB's bicubic kernel reads 2 pixels either side, folded back once at the borders: an LR side of 1 pixel has
+# nothing to fold onto (the baseline and the sample grids upscale LR patches with it)
+MIN_LR_SIDE = 2
 SR_GENERATORS = "srresnet, srresnet_<n>blocks, rrdbnet, rrdbnet_<n>blocks"
 
 
@@ -148,6 +151,11 @@ class SRResNet(Task):
                               "uses the LR images it is given")
         if d.crop_size % s:
             raise ConfigError(f"--crop-size {d.crop_size} (the HR patch) is not a multiple of --scale {s}")
+        for flag, side in (("--crop-size", d.crop_size), ("--val-crop", method.val_crop)):
+            if side and side // s < MIN_LR_SIDE:
+                raise ConfigError(f"{flag} {side}: its LR patch would be {side // s}x{side // s} pixels at --scale "
+                                  f"{s}; bicubic upscaling needs at least {MIN_LR_SIDE}: give at least "
+                                  f"{MIN_LR_SIDE * s}")
         if cls is SRResNet and method.lambda_pixel == 0:
             raise ConfigError("--lambda-pixel 0: srresnet learns from the pixel loss alone")
         if method.init_from:
