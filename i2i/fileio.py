@@ -11,10 +11,11 @@ import errno
 import hashlib
 import os
 import secrets
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import WriteError
+from .errors import ConfigError, WriteError
 
 
 def write_error(path: str | os.PathLike[str], error: OSError) -> WriteError:
@@ -109,3 +110,22 @@ def sha256_of(path: str | os.PathLike[str]) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def check_writable(path: str | os.PathLike[str], option: str) -> None:
+    """One-line ConfigError unless a file can be created beside ``path`` (in its nearest existing folder).
+
+    Tried for real (a probe file, removed at once): permissions, read-only disks and full quotas all show.
+    """
+    target = Path(path)
+    if target.is_dir():
+        raise ConfigError(f"{option} {path}: is a folder; give a file name")
+    folder = target.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".probe", dir=folder)
+    except OSError as e:
+        raise ConfigError(f"{option} {path}: cannot write in {folder} ({e.strerror or e})") from None
+    os.close(fd)
+    os.unlink(probe)

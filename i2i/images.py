@@ -17,6 +17,8 @@ from .errors import DataError
 from .fileio import atomic_path
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+# Images a user hands to a command are refused above this many pixels (--max-pixels), before they are decoded
+MAX_PIXELS = 100_000_000
 
 
 

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from ..images import MAX_PIXELS
 from .options import reject_unknown
 
 PREPACK_FROM = 8  # images: for fewer, skipping ONNX Runtime's weight prepacking saves more than it costs
@@ -54,7 +55,7 @@ def build_parser(upscale: bool = False) -> argparse.ArgumentParser:
         parser.add_argument("--overlap", type=int, default=64, metavar="M", help="overlap of tiles (default: 64)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                         help="ONNX Runtime device (default: CUDA when onnxruntime-gpu sees one)")
-    parser.add_argument("--max-pixels", type=int, default=100_000_000, metavar="N",
+    parser.add_argument("--max-pixels", type=int, default=MAX_PIXELS, metavar="N",
                         help="refuse images with more pixels (decompression bombs; default: 100 million)")
     parser.add_argument("--quality", type=int, default=95, help="JPEG / WebP quality of the outputs, 1 to 100 "
                                                                 "(default: 95)")

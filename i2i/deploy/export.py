@@ -103,9 +103,11 @@ def export_run(source: str | Path, which: str | None = None, out: str | Path | N
     spec = checkpoint.specs[which]
     net = checkpoint.build(which)
     plan = task.export_plan(config, which, net)
+    # what the model was exported from: networks exported apart (a VAE's decoder and encoder) can be matched
+    origin = {"source": str(path.resolve()), "step": checkpoint.progress.step, "checkpoint_sha256": sha256_of(path)}
     if plan is not None:  # not image to image: a generator from noise, an encoder
         target = Path(out) if out else Path("export") / f"{name}.onnx"
-        card = {"source": str(path.resolve()), "licence": "as the training data allows"}
+        card = {**origin, "licence": "as the training data allows"}
         written, card, check = export_latent(plan, name, target, opset, register, store, card, say)
         return [Exported(name, written, card, check, register)]
     info = model_info(config.task, spec, net, config.data.crop_size, task.generator_direction(config, which),
@@ -113,7 +115,7 @@ def export_run(source: str | Path, which: str | None = None, out: str | Path | N
     images = _run_images(config, which, say)
     calibration_images = _folder_images(Path(calibration)) if calibration else images
     request = ExportRequest(name, Path(out) if out else Path("export") / f"{name}.onnx", opset, fp16, int8, register,
-                            store, {"source": str(path.resolve()), "licence": "as the training data allows"})
+                            store, {**origin, "licence": "as the training data allows"})
     return export_network(net, info, request, images, calibration_images, say)
 
 

@@ -41,6 +41,8 @@ LPIPS_BACKBONES = {
                                     "BSD-3-Clause (torchvision)")),
 }
 LPIPS_NETS = tuple(LPIPS_BACKBONES)
+# The smallest image side each LPIPS backbone takes (its strided convolutions and poolings leave nothing below it)
+LPIPS_MIN_SIDE = {"alex": 31, "vgg": 16, "squeeze": 17}
 INCEPTION_FEATURES = 2048  # pool3, the layer FID and KID are defined on
 
 

@@ -48,9 +48,10 @@ class ImageRef:
     half: str = ""  # "", "left" or "right"
     channels: int = 3
 
-    def load(self) -> np.ndarray:
-        """(H, W, channels) uint8, as the training data loader reads it."""
-        image = read_image(self.path)
+    def load(self, max_pixels: int | None = None) -> np.ndarray:
+        """(H, W, channels) uint8, as the training data loader reads it; a file over ``max_pixels`` is refused
+        before it is decoded (a decompression bomb)."""
+        image = read_image(self.path, max_pixels=max_pixels)
         if self.half:
             left, right = split_side_by_side(image)
             image = left if self.half == "left" else right
@@ -81,12 +82,13 @@ class ImageSet:
     prepare: Callable[[np.ndarray], np.ndarray] | None = None
     recipe: dict[str, Any] = field(default_factory=lambda: {"preprocess": "as stored"})
     label: str = ""
+    max_pixels: int | None = None  # files with more pixels are refused undecoded (--max-pixels)
 
     def __len__(self) -> int:
         return len(self.refs)
 
     def load(self, index: int) -> np.ndarray:
-        image = self.refs[index].load()
+        image = self.refs[index].load(self.max_pixels)
         return self.prepare(image) if self.prepare is not None else image
 
     def recipe_text(self) -> str:
@@ -138,9 +140,10 @@ def _has_split_unpaired(root: Path, split: str) -> bool:
 
 
 def eval_images(config: TrainConfig, comparison: Comparison, split: str | None, limit: int | None,
-                size_multiple: int) -> tuple[ImageSet, ImageSet, str]:
+                size_multiple: int, max_pixels: int | None = None) -> tuple[ImageSet, ImageSet, str]:
     """(inputs, targets, split): the images ``comparison`` translates and those it compares with, at most
-    ``limit`` of each (the first ones, as the run's validation takes them), prepared as the run prepares them."""
+    ``limit`` of each (the first ones, as the run's validation takes them), prepared as the run prepares them;
+    files over ``max_pixels`` are refused undecoded."""
     data = config.data
     split = choose_split(config, comparison, split)
     root = Path(data.root)
@@ -165,8 +168,8 @@ def eval_images(config: TrainConfig, comparison: Comparison, split: str | None, 
                  "B": [ImageRef(p, "", data.output_nc) for p in b_paths[:limit]]}
     prepare = Prepare(config, size_multiple)
     where = f"{root} ({split})"
-    return (ImageSet(roles[comparison.source], prepare, prepare.recipe, where),
-            ImageSet(roles[comparison.target], prepare, prepare.recipe, where), split)
+    return (ImageSet(roles[comparison.source], prepare, prepare.recipe, where, max_pixels),
+            ImageSet(roles[comparison.target], prepare, prepare.recipe, where, max_pixels), split)
 
 
 def prefetched(load: Callable[[int], T], count: int, workers: int = 4, ahead: int = 16) -> Iterator[T]:
