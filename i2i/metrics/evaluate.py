@@ -173,7 +173,7 @@ def _show(score: Score, name: str) -> str:
         return "-"
     if name == "KID":
         return f"{value:.4f} ± {score.metrics.get('KID_std', 0.0):.4f}"
-    if name in ("FID", "PSNR"):
+    if metric_family(name) in ("fid", "psnr"):  # PSNR_Y too
         return f"{value:.2f}"
     return f"{value:.4f}"
 
@@ -378,6 +378,13 @@ def score_comparison(scorer: Scorer, comparison: Comparison, direction: str, inp
     return scorer.score(comparison.generator, direction, outputs, len(inputs), targets, comparison.extra_metrics)
 
 
+def score_baselines(scorer: Scorer, comparison: Comparison, direction: str, inputs: ImageSet,
+                    targets: ImageSet) -> list[Score]:
+    """The comparison's baselines (bicubic upscaling for super-resolution) scored as its generator is, one row each."""
+    return [score_comparison(scorer, dataclasses.replace(comparison, generator=f"{name} (baseline)"), direction,
+                             inputs, targets, make) for name, make in comparison.baselines.items()]
+
+
 # --- two folders ----------------------------------------------------------------------------------------------
 def _by_name(folder: Path) -> tuple[list[Path], dict[str, Path]]:
     images = list_images(folder)
@@ -482,6 +489,7 @@ def evaluate_run(source: str | Path, options: EvalOptions | None = None, split: 
         translate = torch_translator(net, task_cls.value_range, scorer.device)
         direction = task_cls.generator_direction(config, comparison.generator)
         scores.append(score_comparison(scorer, comparison, direction, inputs, targets, translate))
+        scores += score_baselines(scorer, comparison, direction, inputs, targets)
         del net
     evaluation = Evaluation("run", str(path), f"{config.data.root}", sets[0][3], scores, scorer.settings(),
                             step=checkpoint.progress.step, seconds=round(time.perf_counter() - started, 2))
@@ -556,18 +564,17 @@ def evaluate_model(model: str, data: str | Path, split: str | None = None, optio
     device = "cpu" if options.device == "cpu" else "cuda" if options.device.startswith("cuda") else "auto"
     onnx = OnnxModel(path, device, name=name)
     info = onnx.info
-    direction = direction or info.direction
-    if not direction:
-        raise ConfigError(f"model {name} does not record which way it translates; give --direction AtoB or BtoA")
     task_cls = task_class(info.task)
-    side = size or info.train_size
-    config = apply_overrides(task_cls.default_config(), {"data": {
-        "root": str(data), "direction": direction, "input_nc": info.in_channels, "output_nc": info.out_channels,
-        "preprocess": "resize_and_crop", "load_size": side, "crop_size": side}}, "--data")
+    direction = direction or info.direction
+    defaults = task_cls.default_config()
+    if not direction and any(task_cls.generator_direction(defaults, g) for g in task_cls.generators):
+        raise ConfigError(f"model {name} does not record which way it translates; give --direction AtoB or BtoA")
+    config = task_cls.config_for_model(str(data), info, direction, size)
     found = [c for c in comparisons(task_cls, config)
              if task_cls.generator_direction(config, c.generator) == direction]
     if not found:
-        raise ConfigError(f"model {name}: its task ({info.task}) declares nothing to compare for {direction}")
+        raise ConfigError(f"model {name}: its task ({info.task}) declares nothing to compare"
+                          + (f" for {direction}" if direction else ""))
     comparison = found[0]
     check_pairing(options, comparison.paired, f"a {info.task} model's outputs have no paired targets")
     lpips_side = LPIPS_MIN_SIDE[options.lpips_net]
@@ -580,7 +587,8 @@ def evaluate_model(model: str, data: str | Path, split: str | None = None, optio
     translator = Translator(onnx, tile=0)
     score = score_comparison(scorer, dataclasses.replace(comparison, generator=name), direction, inputs, targets,
                              translator)
-    return Evaluation("model", str(path), str(data), used_split, [score], scorer.settings(),
+    baselines = score_baselines(scorer, comparison, direction, inputs, targets)
+    return Evaluation("model", str(path), str(data), used_split, [score, *baselines], scorer.settings(),
                       seconds=round(time.perf_counter() - started, 2))
 
 
