@@ -115,3 +115,11 @@ def test_output_options_out_of_range(tiny_models: dict[str, Path], tmp_path: Pat
     err = capsys.readouterr().err.strip()
     assert code == 2 and err == f"error: {message}", err
     assert not (tmp_path / "y.jpg").exists()
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-2"])
+def test_webcam_realtime_is_a_finite_rate(tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str) -> None:
+    assert main(["webcam", "--model", "m", "--source", str(tmp_path / "clip.mp4"), "--no-window",
+                 f"--realtime={value}"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: --realtime {float(value)}: give frames per second") and "\n" not in err, err

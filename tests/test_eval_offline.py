@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import SAMPLE, export_tiny, tiny_config
-from test_eval import scenes
+from test_eval import home, scenes  # noqa: F401  (home: I2I_HOME with the random weights)
 from test_metrics import weights_home  # noqa: F401  (the session fixture: random weights in I2I_HOME)
 
 from i2i.cli.main import main
@@ -36,14 +36,6 @@ def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr("i2i.hub.weights.download", no_network)
     return tried
-
-
-@pytest.fixture
-def home(weights_home: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:  # noqa: F811
-    monkeypatch.setenv("I2I_HOME", str(tmp_path / "home"))
-    (tmp_path / "home").mkdir()
-    (tmp_path / "home" / "weights").symlink_to(weights_home / "weights")
-    return tmp_path / "home"
 
 
 def test_psnr_and_ssim_need_no_weights(offline: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -69,7 +61,8 @@ def test_the_default_says_how_to_skip_fid_when_inception_is_missing(offline: lis
     assert "--metrics psnr,ssim" in err[-1] and "FID" in err[-1], err
 
 
-def test_metrics_choose_what_is_scored(home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.usefixtures("home")
+def test_metrics_choose_what_is_scored(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     scenes(tmp_path / "real", 4, 0)
     scenes(tmp_path / "fake", 4, 1, noise=20)
     folders = [str(tmp_path / "fake"), str(tmp_path / "real")]
@@ -94,7 +87,8 @@ def _bomb(path: Path) -> None:
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + (13).to_bytes(4, "big") + ihdr + zlib.crc32(ihdr).to_bytes(4, "big"))
 
 
-def test_eval_refuses_decompression_bombs(home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.usefixtures("home")
+def test_eval_refuses_decompression_bombs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     scenes(tmp_path / "real", 3, 0)
     scenes(tmp_path / "fake", 3, 1, noise=20)
     _bomb(tmp_path / "fake" / "01.png")
@@ -111,7 +105,8 @@ def test_eval_refuses_decompression_bombs(home: Path, tmp_path: Path, capsys: py
     ("100000", "--size 100000: 100000x100000 is 10000 megapixels, over the limit of 100 (--max-pixels)"),
     ("0", "--size 0: give a positive number of pixels"),
 ])
-def test_impossible_sizes_are_one_line(home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], size: str,
+@pytest.mark.usefixtures("home")
+def test_impossible_sizes_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], size: str,
                                        message: str) -> None:
     model = export_tiny(tmp_path / "p2p.onnx", "unet_32", "batch")
     assert main(["eval", "--model", str(model), "--data", str(SAMPLE), "--size", size, "--max-images", "2",
@@ -129,7 +124,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Path:
                  progress_bar=False).run_dir
 
 
-def test_a_read_only_run_folder_is_still_scored(home: Path, run: Path, tmp_path: Path,
+@pytest.mark.usefixtures("home")
+def test_a_read_only_run_folder_is_still_scored(run: Path, tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
                                                 ) -> None:
     """RUN/eval.json cannot be written (a read-only disk): the scores are printed and written to --json, and a
@@ -152,7 +148,8 @@ def test_a_read_only_run_folder_is_still_scored(home: Path, run: Path, tmp_path:
     assert "not recorded" in captured.err and "Traceback" not in captured.err
 
 
-def test_an_unwritable_json_is_refused_before_scoring(home: Path, run: Path, tmp_path: Path,
+@pytest.mark.usefixtures("home")
+def test_an_unwritable_json_is_refused_before_scoring(run: Path, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     import i2i.metrics.evaluate as evaluate

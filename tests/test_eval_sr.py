@@ -30,7 +30,8 @@ def scores(path: Path) -> dict[str, dict[str, float]]:
     return {s["name"]: s["metrics"] for s in json.loads(path.read_text())["scores"]}
 
 
-def test_an_sr_run_is_scored_as_its_validation_scores_it(home: Path, sr_run: Path, tmp_path: Path,  # noqa: F811
+@pytest.mark.usefixtures("home")
+def test_an_sr_run_is_scored_as_its_validation_scores_it(sr_run: Path, tmp_path: Path,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "m.json"
     assert main(["eval", str(sr_run), "--max-images", "4", "--json", str(out), *FAST]) == 0, capsys.readouterr().err

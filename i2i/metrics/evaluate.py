@@ -50,8 +50,8 @@ FID_VARIANT = ("Inception v3 pool3 (2048 features) with the TensorFlow 2015-12-0
                "torch-fidelity's network via torchmetrics; images quantised to uint8, resized to 299x299 with "
                "TensorFlow 1's bilinear filter (no antialiasing) and scaled as (x - 128) / 128, as torch-fidelity, "
                "clean-fid's legacy_tensorflow mode and the original TTUR code do (stock pytorch-fid uses the same "
-               "weights but resizes with torch's bilinear filter and scales inputs as 2x-1, so its FIDs differ "
-               "slightly)")
+               "weights but resizes with torch's bilinear filter and scales inputs as 2x-1, so its FIDs are not "
+               "these)")
 METRIC_ORDER = ("FID", "KID", "KID_std", "LPIPS", "PSNR", "SSIM")
 METRICS = ("fid", "kid", "lpips", "psnr", "ssim")  # what --metrics chooses from
 FEATURE_METRICS = frozenset({"fid", "kid"})  # those measured on Inception features (they need its weights)
@@ -86,7 +86,7 @@ class EvalOptions:
                 raise ConfigError(f"{flag} {value}: must be at least {low}")
         if self.lpips_net not in LPIPS_NETS:
             raise ConfigError(f"--lpips-net {self.lpips_net}: choose {', '.join(LPIPS_NETS)}")
-        parse_metrics(",".join(self.metrics))
+        _check_metric_names(self.metrics)
 
     def wants(self, *names: str) -> bool:
         """Whether any of the metrics ``names`` (fid, kid, lpips, psnr, ssim) is to be scored."""
@@ -99,13 +99,18 @@ def parse_metrics(text: str | None) -> tuple[str, ...]:
     if text is None:
         return METRICS
     names = tuple(dict.fromkeys(part.strip().lower() for part in text.split(",") if part.strip()))
+    _check_metric_names(names)
+    return names
+
+
+def _check_metric_names(names: Iterable[str]) -> None:
+    names = list(names)
     for name in names:
         if name not in METRICS:
             raise ConfigError(f"--metrics: unknown metric '{name}'{did_you_mean(name, METRICS)}; choose from "
                               f"{', '.join(METRICS)}")
     if not names:
         raise ConfigError(f"--metrics: choose at least one of {', '.join(METRICS)}")
-    return names
 
 
 def metric_family(key: str) -> str:
