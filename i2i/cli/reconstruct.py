@@ -59,7 +59,7 @@ def main(argv: list[str]) -> int:
             paths.append(item)
         else:
             raise DataError(f"{item}: no such image or folder")
-    paths = list({path.resolve(): path for path in reversed(paths)}.values())[::-1]  # each file once, in order
+    paths = list({path.resolve(): path for path in paths}.values())  # each file once, in the order given
     if not paths:
         raise DataError(f"{', '.join(items)}: no images")
     out = Path(args.out)
