@@ -7,6 +7,7 @@ CLI, the YAML config file and the checkpoint all share one description of every 
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -62,9 +63,14 @@ def range_text(f: dataclasses.Field[Any]) -> str | None:
 
 
 def out_of_range(f: dataclasses.Field[Any], value: Any) -> bool:
-    """Whether ``value`` breaks the bounds declared on field ``f`` (None, for optional fields, never does)."""
+    """Whether ``value`` breaks the bounds declared on field ``f`` (None, for optional fields, never does).
+
+    NaN and infinities break every bound: NaN compares false with everything, so it would pass them all.
+    """
     if value is None or isinstance(value, bool) or not isinstance(value, (int, float)):
         return False
+    if not math.isfinite(value):
+        return True
     meta = f.metadata
     return ((meta.get("minimum") is not None and value < meta["minimum"])
             or (meta.get("maximum") is not None and value > meta["maximum"])
@@ -79,7 +85,10 @@ class Checked:
         for f in dataclasses.fields(self):  # type: ignore[arg-type]
             value = getattr(self, f.name)
             if out_of_range(f, value):
-                raise ConfigError(f"{flag_of(f)} {value}: must be {range_text(f)}")
+                bounds = range_text(f)
+                if not math.isfinite(value):
+                    bounds = "a finite number" + (f", {bounds}" if bounds else "")
+                raise ConfigError(f"{flag_of(f)} {value}: must be {bounds}")
 
 
 @dataclass(frozen=True)

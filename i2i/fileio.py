@@ -9,12 +9,15 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import json
 import os
 import secrets
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import WriteError
+from .errors import ConfigError, WriteError
 
 
 def write_error(path: str | os.PathLike[str], error: OSError) -> WriteError:
@@ -109,3 +112,70 @@ def sha256_of(path: str | os.PathLike[str]) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def check_writable(path: str | os.PathLike[str], option: str) -> None:
+    """One-line ConfigError unless a file can be created beside ``path`` (in its nearest existing folder).
+
+    Tried for real (a probe file, removed at once): permissions, read-only disks and full quotas all show.
+    """
+    target = Path(path)
+    if target.is_dir():
+        raise ConfigError(f"{option} {path}: is a folder; give a file name")
+    folder = target.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".probe", dir=folder)
+    except OSError as e:
+        raise ConfigError(f"{option} {path}: cannot write in {folder} ({e.strerror or e})") from None
+    os.close(fd)
+    os.unlink(probe)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this machine (True when unsure: it exists but is someone else's)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+# --- several files replaced as one unit ----------------------------------------------------------------------
+# The files are written into a hidden staging folder beside the first of them, ".<NAME>.<pid>.<random>.staging";
+# a journal listing the renames is written (atomically) before the first rename: a process killed between two
+# renames leaves a journal from which the next one to look completes them, so no reader is left with a mix.
+STAGING_SUFFIX = ".staging"
+JOURNAL = "replace.json"
+
+
+def new_staging_folder(target: Path) -> Path:
+    """A hidden folder beside ``target`` for files that will replace it (and its companions) together."""
+    return Path(tempfile.mkdtemp(prefix=f".{target.name}.{os.getpid()}.", suffix=STAGING_SUFFIX, dir=target.parent))
+
+
+def replace_together(stage: Path, moves: list[tuple[str, Path]]) -> None:
+    """Rename the files ``stage/NAME`` onto their targets as one unit (see above), in the order given."""
+    atomic_write_text(stage / JOURNAL, json.dumps([[name, os.fspath(target)] for name, target in moves]))
+    for name, target in moves:
+        os.replace(stage / name, target)
+    for folder in {target.parent for _, target in moves}:
+        sync_folder(folder)
+
+
+def finish_interrupted_replacements(folder: Path) -> None:
+    """Complete (or, without a journal, discard) the staging folders in ``folder`` of processes that no longer run.
+    Best effort: a folder that cannot be written is left as it is."""
+    for stage in folder.glob(f".*{STAGING_SUFFIX}"):
+        pid = stage.name[: -len(STAGING_SUFFIX)].rsplit(".", 2)[-2]
+        if not pid.isdigit() or process_alive(int(pid)):
+            continue  # not one of ours, or its process is still writing
+        with contextlib.suppress(OSError, ValueError):
+            if (stage / JOURNAL).is_file():
+                for staged, target in json.loads((stage / JOURNAL).read_text()):
+                    if (stage / staged).exists():
+                        os.replace(stage / staged, target)
+            shutil.rmtree(stage)

@@ -17,6 +17,8 @@ from .errors import DataError
 from .fileio import atomic_path
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+# Images a user hands to a command are refused above this many pixels (--max-pixels), before they are decoded
+MAX_PIXELS = 100_000_000
 
 
 
@@ -84,12 +86,7 @@ def decode_image(data: bytes, name: str = "<bytes>", max_pixels: int | None = No
     small file that would expand to gigabytes (a decompression bomb) is refused without allocating them.
     Raises DataError naming ``name`` for anything unreadable or too large.
     """
-    if max_pixels is not None:
-        size = image_size(data)
-        if size is not None and size[0] * size[1] > max_pixels:
-            w, h = size
-            raise DataError(f"{name}: {w}x{h} is {w * h / 1e6:.0f} megapixels, over the limit of "
-                            f"{max_pixels / 1e6:.0f} (--max-pixels)")
+    _check_size(data, name, max_pixels)
     if data[:2] == _JPEG_SOI and data.rfind(b"\xff\xd9") < data.rfind(b"\xff\xda"):
         raise DataError(f"{name}: truncated JPEG (the file ends before the image data does)")
     buf = np.frombuffer(data, np.uint8)
@@ -115,6 +112,26 @@ def decode_image(data: bytes, name: str = "<bytes>", max_pixels: int | None = No
     elif channels != 1:
         raise DataError(f"{name}: {channels}-channel images are not supported")
     return _upright(image, orientation)
+
+
+def _check_size(data: bytes, name: str, max_pixels: int | None) -> None:
+    """DataError when the header of encoded image ``data`` gives it more than ``max_pixels`` pixels."""
+    if max_pixels is None:
+        return
+    size = image_size(data)
+    if size is not None and size[0] * size[1] > max_pixels:
+        w, h = size
+        raise DataError(f"{name}: {w}x{h} is {w * h / 1e6:.0f} megapixels, over the limit of "
+                        f"{max_pixels / 1e6:.0f} (--max-pixels)")
+
+
+def check_pixels(path: str | os.PathLike[str], max_pixels: int | None) -> None:
+    """``read_image``'s decompression-bomb check alone, for a file another reader decodes."""
+    if max_pixels is not None:
+        try:
+            _check_size(Path(path).read_bytes(), os.fspath(path), max_pixels)
+        except OSError as e:
+            raise DataError(f"{path}: cannot read ({e.strerror})") from None
 
 
 def read_image(path: str | os.PathLike[str], channels: int | None = None, max_pixels: int | None = None) -> np.ndarray:

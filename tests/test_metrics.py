@@ -14,7 +14,7 @@ import pytest
 import scipy.linalg
 import torch
 
-from i2i.errors import ConfigError, DataError
+from i2i.errors import CheckpointError, ConfigError, DataError
 from i2i.hub.weights import WEIGHTS
 from i2i.metrics import frechet_distance, kernel_distance, psnr, ssim
 from i2i.metrics.backbones import (
@@ -197,7 +197,7 @@ def test_weights_files_are_recognised_and_bad_ones_named(weights_home: Path, tmp
         WeightsSource.from_files([alex, alex])
     junk = tmp_path / "junk.pth"
     junk.write_bytes(b"not a pickle")
-    with pytest.raises(ConfigError, match=r"junk.pth: not a PyTorch weights file"):
+    with pytest.raises(CheckpointError, match=r"junk.pth: not a loadable PyTorch weights file"):
         WeightsSource.from_files([junk])
     wrong = tmp_path / "wrong.pth"
     torch.save({"conv.weight": torch.zeros(3, 3)}, wrong)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..images import MAX_PIXELS
 from .options import reject_unknown
 
 EXAMPLES = """examples:
@@ -12,11 +13,14 @@ EXAMPLES = """examples:
   i2i eval runs/facades                                 # the run's latest checkpoint on its validation split
   i2i eval runs/h2z --split test --json metrics.json    # another split; machine-readable too
   i2i eval --model facades --data ~/facades --split test   # an exported or named model on a data folder
+  i2i eval out/ ~/facades/test/B --metrics psnr,ssim    # no weights needed: works offline
 
-FID and KID use Inception v3 (the TensorFlow weights of pytorch-fid / torch-fidelity) on uint8 images resized
-to 299 with TensorFlow's bilinear filter; LPIPS is v0.1. Their weights are fetched once into I2I_HOME (or from
---mirror / I2I_MODEL_MIRROR), or given with --weights FILE. Reference-set features are cached by content.
-A run's result is also recorded in RUN/eval.json for `i2i report`."""
+FID and KID use Inception v3 with TensorFlow's 2015 weights on uint8 images resized to 299 with TensorFlow 1's
+bilinear filter, as torch-fidelity computes them (stock pytorch-fid, with the same weights, resizes with torch's
+bilinear filter and scales inputs as 2x-1, so its FIDs differ slightly); LPIPS is v0.1. Their weights are
+fetched once into I2I_HOME (or from --mirror / I2I_MODEL_MIRROR), or given with --weights FILE; PSNR and SSIM
+need none. Reference-set features are cached by content. A run's result is also recorded in RUN/eval.json for
+`i2i report` (unless the run folder cannot be written)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,6 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--paired", action=argparse.BooleanOptionalAction, default=None,
                         help="two folders: require (or refuse) pairing files by name (default: pair when all match)")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    parser.add_argument("--metrics", metavar="LIST",
+                        help="what to score, comma-separated: fid,kid,lpips,psnr,ssim (default: all that apply; PSNR "
+                             "and SSIM need no weights)")
+    parser.add_argument("--max-pixels", type=int, default=MAX_PIXELS, metavar="N",
+                        help="refuse images with more pixels (decompression bombs; default: 100 million)")
     parser.add_argument("--weights", action="append", default=[], metavar="FILE",
                         help="a weights file to use instead of downloading (Inception, or the LPIPS backbone: "
                              "recognised by its contents; repeatable)")
@@ -71,13 +80,24 @@ def main(argv: list[str]) -> int:
     elif len(args.sources) not in (1, 2):
         raise ConfigError("give two folders (GENERATED REAL), one run folder or checkpoint, or --model with --data"
                           if not args.sources else f"unexpected argument '{args.sources[2]}'")
-    from ..evaluation.evaluate import EvalOptions, evaluate_folders, evaluate_model, evaluate_run, save_json
+    from ..evaluation.evaluate import (
+        EvalOptions,
+        evaluate_folders,
+        evaluate_model,
+        evaluate_run,
+        parse_metrics,
+        save_json,
+    )
+    from ..fileio import check_writable
 
     options = EvalOptions(device=args.device, batch_size=args.batch_size, kid_subsets=args.kid_subsets,
                           kid_subset_size=args.kid_subset_size, lpips_net=args.lpips_net, weights=tuple(args.weights),
                           mirror=args.mirror, cache=not args.no_cache, seed=args.seed, max_images=args.max_images,
-                          progress=sys.stderr.isatty() and not args.no_progress)
+                          progress=sys.stderr.isatty() and not args.no_progress, metrics=parse_metrics(args.metrics),
+                          max_pixels=args.max_pixels)
     options.check()
+    if args.json:
+        check_writable(args.json, "--json")  # now, not after minutes of scoring
     if args.model:
         evaluation = evaluate_model(args.model, args.data, args.split, options, args.direction, args.size, say)
     elif len(args.sources) == 2:

@@ -5,8 +5,10 @@ Keeping the dispatch lazy means a command that needs no torch never imports it.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
+import signal
 import sys
 
 from .. import __version__
@@ -61,11 +63,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:  # the reader went away (i2i models list | head): not an error
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 0
+        with contextlib.suppress(OSError):  # the terminal may be gone with the Ctrl-C
+            print("interrupted", file=sys.stderr)
+        return 128 + signal.SIGINT
+    except BrokenPipeError:  # the reader went away (i2i models list | head): stop quietly, as SIGPIPE would
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # so the interpreter's last flush succeeds
+        return 128 + signal.SIGPIPE  # not 0: the command did not finish its work
 
 
 if __name__ == "__main__":

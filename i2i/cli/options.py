@@ -55,8 +55,19 @@ def collect_options(defaults: dict[str, TrainConfig], unused: dict[str, frozense
                     help_text = f.metadata.get("help", "") + (f"; {bounds}" if bounds else "")
                     options[flag] = Option(flag, section, f.name, hints[f.name], help_text,
                                            field_choices(type(obj), f.name), f.metadata.get("metavar"), {})
+                elif options[flag].choices and hints[f.name] != options[flag].kind:
+                    _widen_choices(options[flag], field_choices(type(obj), f.name) or ())
                 options[flag].defaults[task] = getattr(obj, f.name)
     return list(options.values())
+
+
+def _widen_choices(option: Option, choices: tuple[Any, ...]) -> None:
+    """A flag shared by tasks whose choices differ (``--gan-mode``: dcgan adds wgan) accepts the union on the
+    command line; the chosen task's own config then refuses a value it does not have, in one line."""
+    merged = (*option.choices, *(c for c in choices if c not in option.choices))  # type: ignore[misc]
+    option.choices = merged
+    if typing.get_origin(option.kind) is typing.Literal:
+        option.kind = typing.Literal[merged]  # type: ignore[valid-type]
 
 
 def _default_text(option: Option, tasks: list[str]) -> str:

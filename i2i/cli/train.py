@@ -87,4 +87,4 @@ def main(argv: list[str]) -> int:
         result = resume(args.resume, changes, progress_bar=progress)
     else:
         result = train(config_from_args(args.task, args.config, changes, options), progress_bar=progress)
-    return 130 if result.interrupted else 0
+    return 128 + result.signal if result.interrupted else 0  # the shells' convention: 130 for Ctrl-C, 143 SIGTERM

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from ..images import MAX_PIXELS
 from .options import reject_unknown
 
 PREPACK_FROM = 8  # images: for fewer, skipping ONNX Runtime's weight prepacking saves more than it costs
@@ -54,9 +55,10 @@ def build_parser(upscale: bool = False) -> argparse.ArgumentParser:
         parser.add_argument("--overlap", type=int, default=64, metavar="M", help="overlap of tiles (default: 64)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                         help="ONNX Runtime device (default: CUDA when onnxruntime-gpu sees one)")
-    parser.add_argument("--max-pixels", type=int, default=100_000_000, metavar="N",
+    parser.add_argument("--max-pixels", type=int, default=MAX_PIXELS, metavar="N",
                         help="refuse images with more pixels (decompression bombs; default: 100 million)")
-    parser.add_argument("--quality", type=int, default=95, help="JPEG / WebP quality of the outputs (default: 95)")
+    parser.add_argument("--quality", type=int, default=95, help="JPEG / WebP quality of the outputs, 1 to 100 "
+                                                                "(default: 95)")
     parser.add_argument("--mirror", metavar="URL", help="download pretrained models from this mirror "
                                                         "(or set I2I_MODEL_MIRROR)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -121,6 +123,10 @@ def check_numbers(args: argparse.Namespace) -> None:
         raise ConfigError(f"--tile {args.tile}: give a positive tile side in pixels (or 0 to never tile)")
     if args.overlap < 0:
         raise ConfigError(f"--overlap {args.overlap}: the overlap of tiles cannot be negative")
+    if args.max_pixels < 1:
+        raise ConfigError(f"--max-pixels {args.max_pixels}: must be at least 1")
+    if not 1 <= args.quality <= 100:
+        raise ConfigError(f"--quality {args.quality}: must be between 1 and 100")
 
 
 def download_bar(interactive: bool) -> Callable[[int, int | None], None]:

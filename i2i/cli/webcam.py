@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -65,6 +66,8 @@ def main(argv: list[str]) -> int:
     reject_unknown(extras, parser)
     if args.frames is not None and args.frames < 1:
         raise ConfigError(f"--frames {args.frames}: give a positive number of frames")
+    if args.realtime is not None and not (math.isfinite(args.realtime) and args.realtime >= 0):
+        raise ConfigError(f"--realtime {args.realtime}: give frames per second (0 or none: the file's own rate)")
     if args.no_window and not (args.record or args.report or args.frames):
         print("note: --no-window shows nothing; add --record and/or --report to keep the results",
               file=sys.stderr)

@@ -96,6 +96,12 @@ def imresize_torch(images: torch.Tensor, scale: int) -> torch.Tensor:
     return torch.einsum("oh,bchw,pw->bcop", rows, images.float(), cols)
 
 
+def bicubic_upscale(lr: np.ndarray, scale: int) -> np.ndarray:
+    """``lr`` (H, W, C) uint8 enlarged ``scale`` times with MATLAB's bicubic: the baseline SR is reported against."""
+    height, width = lr.shape[:2]
+    return imresize(lr, size=(width * scale, height * scale)).reshape(height * scale, width * scale, -1)
+
+
 def bicubic_downscale(hr: np.ndarray, scale: int) -> np.ndarray:
     """The literature's LR image: ``hr`` (H, W, C) uint8 shrunk by ``scale`` with MATLAB's bicubic, antialiased."""
     height, width = hr.shape[:2]

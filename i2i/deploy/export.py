@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import glob
 import json
-import os
 import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,8 +22,15 @@ from .. import __version__
 from ..compat import require_torch
 from ..engine.checkpoint import load_checkpoint, resolve_checkpoint
 from ..errors import ConfigError, DataError, I2IError, WriteError
-from ..fileio import atomic_write_text, sha256_of, write_error
-from ..hub.store import ModelStore
+from ..fileio import (
+    atomic_write_text,
+    finish_interrupted_replacements,
+    new_staging_folder,
+    replace_together,
+    sha256_of,
+    write_error,
+)
+from ..hub.store import NAME, ModelStore
 from ..images import list_images, read_image
 from ..infer.model import ModelInfo, OnnxModel, range_text
 from ..metrics.sr import psnr_y
@@ -84,6 +88,9 @@ def export_run(source: str | Path, which: str | None = None, out: str | Path | N
                say: Callable[[str], None] = print) -> list[Exported]:
     """Export a generator of a training run (a run folder or a checkpoint file) to ONNX."""
     require_torch()
+    if name is not None and not NAME.match(name):
+        raise ConfigError(f"--name '{name}': a model name is letters, digits, '_', '-' and '.', starting with a "
+                          "letter or digit")
     source = Path(source)
     path = resolve_checkpoint(source)
     checkpoint = load_checkpoint(path, with_state=False)
@@ -100,9 +107,11 @@ def export_run(source: str | Path, which: str | None = None, out: str | Path | N
     spec = checkpoint.specs[which]
     net = checkpoint.build(which)
     plan = task.export_plan(config, which, net)
+    # what the model was exported from: networks exported apart (a VAE's decoder and encoder) can be matched
+    origin = {"source": str(path.resolve()), "step": checkpoint.progress.step, "checkpoint_sha256": sha256_of(path)}
     if plan is not None:  # not image to image: a generator from noise, an encoder
         target = Path(out) if out else Path("export") / f"{name}.onnx"
-        card = {"source": str(path.resolve()), "licence": "as the training data allows"}
+        card = {**origin, "licence": "as the training data allows"}
         written, card, check = export_latent(plan, name, target, opset, register, store, card, say)
         return [Exported(name, written, card, check, register)]
     info = model_info(config.task, spec, net, config.data.crop_size, task.generator_direction(config, which),
@@ -110,7 +119,7 @@ def export_run(source: str | Path, which: str | None = None, out: str | Path | N
     images = _run_images(config, which, say)
     calibration_images = _folder_images(Path(calibration)) if calibration else images
     request = ExportRequest(name, Path(out) if out else Path("export") / f"{name}.onnx", opset, fp16, int8, register,
-                            store, {"source": str(path.resolve()), "licence": "as the training data allows"})
+                            store, {**origin, "licence": "as the training data allows"})
     return export_network(net, info, request, images, calibration_images, say)
 
 
@@ -169,9 +178,9 @@ def export_network(net: Any, info: ModelInfo, request: ExportRequest, images: li
             cards.append(_card(request, name, stage / path.name, variant_info, variant_check))
             with _writing(path.with_suffix(".json")):
                 atomic_write_text(stage / f"{path.stem}.json", json.dumps(cards[-1], indent=2) + "\n")
-        for path in [path for _, path, _, _ in written] + [path.with_suffix(".json") for _, path, _, _ in written]:
-            with _writing(path):  # the models first, then their cards
-                os.replace(stage / path.name, path)
+        files = [path for _, path, _, _ in written] + [path.with_suffix(".json") for _, path, _, _ in written]
+        with _writing(out):  # the models first, then their cards, as one unit (a kill between is completed later)
+            replace_together(stage, [(path.name, path) for path in files])
     return [_finish(request, name, path, variant_info, variant_check, card, say)
             for (name, path, variant_info, variant_check), card in zip(written, cards, strict=True)]
 
@@ -181,31 +190,17 @@ def _staging(out: Path) -> Iterator[Path]:
     """A hidden folder beside ``out`` for the files of one export; removed with whatever is left in it.
 
     Its name holds the exporting process's id, so that the folders of a killed export (SIGKILL, power loss) are
-    told from those of one still running and removed by the next export to the same place.
+    told from those of one still running: the next export into the same folder completes one killed while moving
+    its files into place, and removes the others (``fileio.finish_interrupted_replacements``).
     """
     with _writing(out):
         out.parent.mkdir(parents=True, exist_ok=True)
-        for stale in out.parent.glob(f".{glob.escape(out.name)}.*.staging"):
-            if not _process_alive(stale.name.removeprefix(f".{out.name}.").split(".", 1)[0]):
-                shutil.rmtree(stale, ignore_errors=True)
-        stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.{os.getpid()}.", suffix=".staging", dir=out.parent))
+        finish_interrupted_replacements(out.parent)
+        stage = new_staging_folder(out)
     try:
         yield stage
     finally:
         shutil.rmtree(stage, ignore_errors=True)
-
-
-def _process_alive(pid: str) -> bool:
-    """Whether the process numbered ``pid`` (text from a folder name) runs on this machine; True when unsure."""
-    if not pid.isdigit():
-        return True  # not a name of ours (or an older i2i's): leave it
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # exists, owned by someone else
-    return True
 
 
 @contextlib.contextmanager

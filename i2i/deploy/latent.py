@@ -27,6 +27,7 @@ from .onnx_export import OPSET
 
 TOLERANCE = 1e-4
 MAX_BATCH = 4096
+ORIGIN = ("step", "checkpoint_sha256")  # card entries also written into the file's metadata (see sampling/models.py)
 
 
 def _random_like(example: torch.Tensor, batch: int, generator: torch.Generator) -> torch.Tensor:
@@ -52,7 +53,8 @@ def export_latent(plan: ExportPlan, name: str, out: Path, opset: int = OPSET, re
                                     input_names=plan.input_names, output_names=plan.output_names,
                                     dynamic_shapes=dynamic, verbose=False)
     model = program.model_proto
-    meta = {**plan.metadata, "i2i_version": __version__, "precision": "fp32", "format_version": "1"}
+    origin = {k: str((card or {})[k]) for k in ORIGIN if k in (card or {})}  # in the file too: cards get separated
+    meta = {**plan.metadata, **origin, "i2i_version": __version__, "precision": "fp32", "format_version": "1"}
     del model.metadata_props[:]
     for key, value in meta.items():
         model.metadata_props.add(key=f"i2i.{key}", value=str(value))

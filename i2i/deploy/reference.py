@@ -16,15 +16,14 @@ scale are read from the shapes too (``load_sr_generator``).
 
 from __future__ import annotations
 
-import pickle
 import re
-import zipfile
 from pathlib import Path
 
 import torch
 
 from ..errors import CheckpointError
 from ..models import NetworkSpec
+from ..pth import torch_load
 
 _RUNNING = (".running_mean", ".running_var", ".num_batches_tracked")
 
@@ -41,52 +40,6 @@ def load_state_dict(path: Path) -> dict[str, torch.Tensor]:
     layers_with_weights = {k.rsplit(".", 1)[0] for k in state if k.endswith(".weight")}
     return {k: v for k, v in state.items()
             if not (k.endswith(_RUNNING) and k.rsplit(".", 1)[0] not in layers_with_weights)}
-
-
-def torch_load(path: Path) -> object:
-    """What a ``.pth`` file holds, read as tensors and plain containers only; one-line errors for anything else."""
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise CheckpointError(f"{path}: no such file") from None
-    except (pickle.UnpicklingError, RuntimeError, zipfile.BadZipFile, EOFError, ValueError) as e:
-        refused = _refused_objects(path, str(e))
-        if refused:
-            raise CheckpointError(f"{path}: holds code or objects other than tensors ({refused}); i2i reads only "
-                                  "tensors from a .pth file and will not load this one") from None
-        reason = "the file ends early" if isinstance(e, EOFError) else _reason(str(e))
-        raise CheckpointError(f"{path}: not a loadable PyTorch checkpoint ({reason})") from None
-
-
-def _refused_objects(path: Path, message: str) -> str:
-    """What a tensors-only load of ``path`` refused to import (e.g. 'posix.system'), or '' if it refused nothing.
-
-    Asks torch which globals the file names when it can (zip checkpoints, torch 2.5+), else reads them from
-    torch's error message; nothing in the file is run either way.
-    """
-    names: list[str] = []
-    finder = getattr(torch.serialization, "get_unsafe_globals_in_checkpoint", None)
-    if finder is not None:
-        try:
-            names = sorted(finder(str(path)))
-        except Exception:  # not a zip checkpoint (the legacy format, or not a checkpoint at all)
-            names = []
-    if not names:
-        names = re.findall(r"(?:GLOBAL|[Uu]nsupported class) ([A-Za-z_][\w.]*)", message)
-    names = list(dict.fromkeys(names))
-    return ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
-
-
-def _reason(message: str) -> str:
-    """One line (at most 160 characters) from torch's error: its specific cause, not its advice to load unsafely."""
-    message = re.sub(r"\x1b\[[0-9;]*m", "", message)  # terminal colour codes
-    detail = re.search(r"WeightsUnpickler error:\s*(\S[^\n]*)", message)
-    if detail:
-        message = detail.group(1)
-    elif message.startswith("Weights only load failed"):
-        message = "not a pickle of tensors"
-    lines = [line.strip() for line in message.splitlines() if line.strip()]
-    return lines[0][:160] if lines else "no details"
 
 
 def infer_spec(state: dict[str, torch.Tensor], architecture: str, norm: str, where: str) -> NetworkSpec:

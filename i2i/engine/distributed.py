@@ -141,16 +141,19 @@ class StopVote:
         self.context = context
         self.pending: tuple[Any, torch.Tensor] | None = None
         self.agreed = False  # the ranks decided to stop because one of them was interrupted
+        self.signal = 0  # ... by this signal (the highest number any rank got, so every rank reports the same)
         self.out_of_time = False  # ... because one of them reached the time limit
 
     def _record(self, flags: torch.Tensor) -> bool:
-        interrupted, out_of_time = (bool(v) for v in flags.tolist())
-        self.agreed |= interrupted
-        self.out_of_time |= out_of_time
-        return interrupted or out_of_time
+        number, out_of_time = (int(v) for v in flags.tolist())
+        self.agreed |= number != 0
+        self.signal = max(self.signal, number)
+        self.out_of_time |= bool(out_of_time)
+        return number != 0 or bool(out_of_time)
 
-    def update(self, interrupted: bool, out_of_time: bool = False) -> bool:
-        """Submit this step's reasons; True when the ranks agreed (a step ago) to stop."""
+    def update(self, interrupted: int, out_of_time: bool = False) -> bool:
+        """Submit this step's reasons (``interrupted``: the signal number that asked to stop, or 0); True when the
+        ranks agreed (a step ago) to stop."""
         flags = torch.tensor([int(interrupted), int(out_of_time)], dtype=torch.int32)
         if not self.context.enabled:
             return self._record(flags)
@@ -159,7 +162,7 @@ class StopVote:
         self.pending = (work, flags)
         return agreed
 
-    def decide(self, interrupted: bool) -> bool:
+    def decide(self, interrupted: int) -> bool:
         """Agree now (waiting for every rank): used between epochs, before a data loader starts again."""
         flags = torch.tensor([int(interrupted), 0], dtype=torch.int32)
         if self.context.enabled:
@@ -193,3 +196,15 @@ def lost_contact(context: Distributed, error: BaseException, run_dir: str) -> Di
     return DistributedError(f"rank {context.rank} of {context.world_size} lost contact with the other processes "
                             f"({detail}); the job stops. Continue from the last checkpoint with the same "
                             f"torchrun command and --resume {run_dir}")
+
+
+def resume_command(run_dir: str | os.PathLike[str]) -> str:
+    """The command that continues the run: under torchrun, torchrun with this job's shape (the rendezvous options
+    of a job on several machines are the user's, and are said to be needed rather than guessed)."""
+    if world_size() <= 1:
+        return f"i2i train --resume {os.fspath(run_dir)}"
+    per_node = int(os.environ.get("LOCAL_WORLD_SIZE", "0") or 0) or world_size()
+    nodes = int(os.environ.get("GROUP_WORLD_SIZE", "1") or 1)
+    shape = f"--nnodes {nodes} --nproc-per-node {per_node}" if nodes > 1 else f"--nproc-per-node {per_node}"
+    where = " (on every node, with the job's rendezvous options)" if nodes > 1 else ""
+    return f"torchrun {shape} -m i2i train --resume {os.fspath(run_dir)}{where}"

@@ -35,10 +35,10 @@ from torch import nn
 from ..config import TrainConfig, apply_overrides
 from ..engine.checkpoint import load_checkpoint, resolve_checkpoint
 from ..engine.devices import resolve_device
-from ..errors import ConfigError, DataError
+from ..errors import ConfigError, DataError, DownloadError, WriteError, did_you_mean
 from ..fileio import atomic_write_text
-from ..images import list_images, to_channels
-from ..metrics.backbones import LPIPS_NETS, WeightsSource, inception, lpips_network
+from ..images import MAX_PIXELS, list_images, to_channels
+from ..metrics.backbones import LPIPS_MIN_SIDE, LPIPS_NETS, WeightsSource, inception, lpips_network
 from ..metrics.comparison import Comparison
 from ..metrics.distances import KID_SUBSETS, frechet_distance, kernel_distance, kid_subset_size
 from ..metrics.paired import LPIPS, psnr, ssim
@@ -48,9 +48,15 @@ from .features import FeatureBatcher, FeatureCache, file_digest
 from .image_sets import ImageRef, ImageSet, comparisons, eval_images, prefetched
 
 FID_VARIANT = ("Inception v3 pool3 (2048 features) with the TensorFlow 2015-12-05 weights (pt_inception-2015-12-05), "
-               "torch-fidelity's network via torchmetrics; images quantised to uint8 and resized to 299x299 with "
-               "TensorFlow 1's bilinear filter (no antialiasing), as pytorch-fid and the original TTUR code do")
+               "torch-fidelity's network via torchmetrics; images quantised to uint8, resized to 299x299 with "
+               "TensorFlow 1's bilinear filter (no antialiasing) and scaled as (x - 128) / 128, as torch-fidelity, "
+               "clean-fid's legacy_tensorflow mode and the original TTUR code do (stock pytorch-fid uses the same "
+               "weights but resizes with torch's bilinear filter and scales inputs as 2x-1, so its FIDs are not "
+               "these)")
 METRIC_ORDER = ("FID", "KID", "KID_std", "LPIPS", "PSNR", "SSIM")
+METRICS = ("fid", "kid", "lpips", "psnr", "ssim")  # what --metrics chooses from
+FEATURE_METRICS = frozenset({"fid", "kid"})  # those measured on Inception features (they need its weights)
+NO_WEIGHTS_HINT = "--metrics psnr,ssim, which needs no weights"
 Translate = Callable[[np.ndarray], np.ndarray]
 
 
@@ -69,15 +75,56 @@ class EvalOptions:
     seed: int = 0
     max_images: int | None = None
     progress: bool = False
+    metrics: tuple[str, ...] = METRICS  # which of fid, kid, lpips, psnr, ssim to score (where they apply)
+    max_pixels: int = MAX_PIXELS  # images with more pixels are refused before they are decoded
 
     def check(self) -> None:
         """One-line ConfigErrors for options that cannot work, before anything is loaded."""
         for flag, value, low in (("--batch-size", self.batch_size, 1), ("--kid-subsets", self.kid_subsets, 1),
-                                 ("--kid-subset-size", self.kid_subset_size, 2), ("--max-images", self.max_images, 1)):
+                                 ("--kid-subset-size", self.kid_subset_size, 2), ("--max-images", self.max_images, 1),
+                                 ("--max-pixels", self.max_pixels, 1)):
             if value is not None and value < low:
                 raise ConfigError(f"{flag} {value}: must be at least {low}")
         if self.lpips_net not in LPIPS_NETS:
             raise ConfigError(f"--lpips-net {self.lpips_net}: choose {', '.join(LPIPS_NETS)}")
+        _check_metric_names(self.metrics)
+
+    def wants(self, *names: str) -> bool:
+        """Whether any of the metrics ``names`` (fid, kid, lpips, psnr, ssim) is to be scored."""
+        return any(name in self.metrics for name in names)
+
+
+def parse_metrics(text: str | None) -> tuple[str, ...]:
+    """``--metrics fid,kid,lpips,psnr,ssim`` (any case, spaces allowed) as a tuple, all of them for None; one-line
+    errors otherwise."""
+    if text is None:
+        return METRICS
+    names = tuple(dict.fromkeys(part.strip().lower() for part in text.split(",") if part.strip()))
+    _check_metric_names(names)
+    return names
+
+
+def _check_metric_names(names: Iterable[str]) -> None:
+    names = list(names)
+    for name in names:
+        if name not in METRICS:
+            raise ConfigError(f"--metrics: unknown metric '{name}'{did_you_mean(name, METRICS)}; choose from "
+                              f"{', '.join(METRICS)}")
+    if not names:
+        raise ConfigError(f"--metrics: choose at least one of {', '.join(METRICS)}")
+
+
+def metric_family(key: str) -> str:
+    """The --metrics name a score belongs to: 'PSNR_Y' -> 'psnr', 'KID_std' -> 'kid'."""
+    return key.split("_", 1)[0].lower()
+
+
+def check_pairing(options: EvalOptions, paired: bool, why: str) -> None:
+    """A one-line error when only paired metrics were asked for and the images have no partners (``why``)."""
+    if not paired and not options.wants(*FEATURE_METRICS):
+        chosen = ",".join(options.metrics)
+        raise DataError(f"--metrics {chosen}: compares each image with its partner of the same name, but {why}; "
+                        "choose fid or kid")
 
 
 @dataclass
@@ -132,7 +179,7 @@ def _show(score: Score, name: str) -> str:
         return "-"
     if name == "KID":
         return f"{value:.4f} ± {score.metrics.get('KID_std', 0.0):.4f}"
-    if name in ("FID", "PSNR"):
+    if metric_family(name) in ("fid", "psnr"):  # PSNR_Y too
         return f"{value:.2f}"
     return f"{value:.4f}"
 
@@ -164,30 +211,50 @@ class Scorer:
         self.options, self.say = options, say
         self.device = resolve_device(options.device)
         self.weights = WeightsSource.from_files(options.weights, options.mirror, say)
-        net, path = inception(self.weights)
-        self.inception = net.to(self.device)
-        self.files = {"inception": str(path)}
-        self.extractor = f"inception-v3-compat pool3, tf1x bilinear, weights sha256 {file_digest(path)}"
+        self.files: dict[str, str] = {}
+        self.inception: nn.Module | None = None
+        self.extractor = ""
+        if options.wants(*FEATURE_METRICS):
+            try:
+                net, path = inception(self.weights)
+            except DownloadError as e:  # an offline machine: say how to score without it
+                raise DownloadError(f"{e} (FID and KID need the Inception weights: give --weights FILE, or score "
+                                    f"without them with {NO_WEIGHTS_HINT})") from None
+            self.inception = net.to(self.device)
+            self.files["inception"] = str(path)
+            self.extractor = f"inception-v3-compat pool3, tf1x bilinear, weights sha256 {file_digest(path)}"
         self.cache = FeatureCache(enabled=options.cache)
         self._lpips: LPIPS | None = None
 
     def lpips(self) -> LPIPS:
         """The LPIPS network, loaded on first use (only paired data need it)."""
         if self._lpips is None:
-            net, path = lpips_network(self.options.lpips_net, self.weights)
+            try:
+                net, path = lpips_network(self.options.lpips_net, self.weights)
+            except DownloadError as e:
+                raise DownloadError(f"{e} (LPIPS needs these weights: give --weights FILE, or leave LPIPS out of "
+                                    f"--metrics, e.g. {NO_WEIGHTS_HINT})") from None
             self._lpips = LPIPS(net).to(self.device)
             self.files["lpips"] = str(path)
         return self._lpips
 
     def settings(self) -> dict[str, Any]:
-        """How the numbers were made: the FID variant, KID's subsets, LPIPS, the weights files and the machine."""
-        return {"fid": FID_VARIANT, "kid_subsets": self.options.kid_subsets, "kid_seed": self.options.seed,
-                "lpips": f"LPIPS v0.1, {self.options.lpips_net} backbone (torchmetrics)",
-                "psnr_ssim": "kornia, RGB, data range 1, SSIM 11x11 Gaussian window (sigma 1.5)",
-                "weights": dict(self.files), "device": str(self.device),
-                "versions": versions(), "machine": platform.platform()}
+        """How the numbers were made: the metrics, FID variant, KID's subsets, LPIPS, the weights files, the machine."""
+        options = self.options
+        settings: dict[str, Any] = {"metrics": list(options.metrics)}
+        if options.wants("fid"):
+            settings["fid"] = FID_VARIANT
+        if options.wants("kid"):
+            settings.update(kid_subsets=options.kid_subsets, kid_seed=options.seed)
+        if options.wants("lpips"):
+            settings["lpips"] = f"LPIPS v0.1, {options.lpips_net} backbone (torchmetrics)"
+        if options.wants("psnr", "ssim"):
+            settings["psnr_ssim"] = "kornia, RGB, data range 1, SSIM 11x11 Gaussian window (sigma 1.5)"
+        return {**settings, "weights": dict(self.files), "device": str(self.device), "versions": versions(),
+                "machine": platform.platform()}
 
     def _batcher(self) -> FeatureBatcher:
+        assert self.inception is not None, "Inception is loaded when FID or KID is scored"
         return FeatureBatcher(self.inception, self.device, self.options.batch_size)
 
     def _bar(self, items: Iterable[Any], total: int, what: str) -> Iterator[Any]:
@@ -216,20 +283,33 @@ class Scorer:
         """FID and KID of ``outputs`` against ``references``, and the per-image paired metrics where targets exist."""
         if count == 0:
             raise DataError(f"{name or references.label}: no images to score")
-        kid_subset_size(len(references), count, self.options.kid_subset_size)  # before any network runs
-        real = self.reference_features(references)
-        batcher = self._batcher()
+        options = self.options
+        if options.wants("kid"):
+            kid_subset_size(len(references), count, options.kid_subset_size)  # before any network runs
+        features = options.wants(*FEATURE_METRICS)
+        real = self.reference_features(references) if features else None
+        batcher = self._batcher() if features else None
         per_image: dict[str, list[float]] = defaultdict(list)
+        scored = 0
         for output in self._bar(outputs, count, name or "generated images"):
-            batcher.add(output.image)
+            scored += 1
+            if batcher is not None:
+                batcher.add(output.image)
             if output.target is not None:
                 for key, value in self._paired(output, extra_metrics or {}).items():
                     per_image[key].append(value)
-        fake = batcher.result()
-        kid = kernel_distance(real, fake, self.options.kid_subsets, self.options.kid_subset_size, self.options.seed)
-        metrics = {"FID": frechet_distance(real, fake), "KID": kid.mean, "KID_std": kid.std}
+        metrics: dict[str, float] = {}
+        subset_size = 0
+        if batcher is not None and real is not None:
+            fake = batcher.result()
+            if options.wants("fid"):
+                metrics["FID"] = frechet_distance(real, fake)
+            if options.wants("kid"):
+                kid = kernel_distance(real, fake, options.kid_subsets, options.kid_subset_size, options.seed)
+                metrics.update(KID=kid.mean, KID_std=kid.std)
+                subset_size = kid.subset_size
         metrics.update({key: float(np.mean(values)) for key, values in per_image.items()})
-        return Score(name, direction, len(fake), len(real), bool(per_image), metrics, kid.subset_size)
+        return Score(name, direction, scored, len(references), bool(per_image), metrics, subset_size)
 
     @torch.no_grad()
     def _paired(self, output: Output, extra: Mapping[str, Callable[[Any, Any], Any]]) -> dict[str, float]:
@@ -238,12 +318,22 @@ class Scorer:
         if image.shape[:2] != target.shape[:2]:
             raise DataError(f"{output.name}: {image.shape[1]}x{image.shape[0]}, but its target is "
                             f"{target.shape[1]}x{target.shape[0]}; paired images must have one size")
+        options = self.options
+        if options.wants("lpips") and min(image.shape[:2]) < LPIPS_MIN_SIDE[options.lpips_net]:
+            raise DataError(f"{output.name}: {image.shape[1]}x{image.shape[0]} is too small for LPIPS "
+                            f"({options.lpips_net}: at least {LPIPS_MIN_SIDE[options.lpips_net]} pixels a side); "
+                            "leave LPIPS out of --metrics")
         channels = 3 if image.shape[2] >= 3 or target.shape[2] >= 3 else 1  # grey vs colour: compared as colour
         out, tgt = (torch.from_numpy(np.ascontiguousarray(to_channels(x, channels).transpose(2, 0, 1)))[None]
                     .to(self.device).float().div_(255) for x in (image, target))
-        values = {"PSNR": float(psnr(out, tgt)[0]), "SSIM": float(ssim(out, tgt)[0]),
-                  "LPIPS": float(self.lpips()(out * 2 - 1, tgt * 2 - 1)[0])}
-        values.update({key: float(fn(out, tgt)[0]) for key, fn in extra.items()})
+        values: dict[str, float] = {}
+        if options.wants("psnr"):
+            values["PSNR"] = float(psnr(out, tgt)[0])
+        if options.wants("ssim"):
+            values["SSIM"] = float(ssim(out, tgt)[0])
+        if options.wants("lpips"):
+            values["LPIPS"] = float(self.lpips()(out * 2 - 1, tgt * 2 - 1)[0])
+        values.update({key: float(fn(out, tgt)[0]) for key, fn in extra.items() if options.wants(metric_family(key))})
         return values
 
 
@@ -294,6 +384,13 @@ def score_comparison(scorer: Scorer, comparison: Comparison, direction: str, inp
     return scorer.score(comparison.generator, direction, outputs, len(inputs), targets, comparison.extra_metrics)
 
 
+def score_baselines(scorer: Scorer, comparison: Comparison, direction: str, inputs: ImageSet,
+                    targets: ImageSet) -> list[Score]:
+    """The comparison's baselines (bicubic upscaling for super-resolution) scored as its generator is, one row each."""
+    return [score_comparison(scorer, dataclasses.replace(comparison, generator=f"{name} (baseline)"), direction,
+                             inputs, targets, make) for name, make in comparison.baselines.items()]
+
+
 # --- two folders ----------------------------------------------------------------------------------------------
 def _by_name(folder: Path) -> tuple[list[Path], dict[str, Path]]:
     images = list_images(folder)
@@ -328,9 +425,10 @@ def evaluate_folders(generated: str | Path, real: str | Path, options: EvalOptio
     gen_images, real_images = gen_images[: options.max_images], real_images[: options.max_images]
     if pairs is not None:
         gen_images, real_images = [g for g, _ in pairs], [r for _, r in pairs]
+    check_pairing(options, pairs is not None, f"{gen_dir} and {real_dir} do not pair up by name")
     scorer = Scorer(options, say)
-    references = ImageSet([ImageRef(p) for p in real_images], label=str(real_dir))
-    generated_set = ImageSet([ImageRef(p) for p in gen_images], label=str(gen_dir))
+    references = ImageSet([ImageRef(p) for p in real_images], label=str(real_dir), max_pixels=options.max_pixels)
+    generated_set = ImageSet([ImageRef(p) for p in gen_images], label=str(gen_dir), max_pixels=options.max_pixels)
     targets = references if pairs is not None else None
     outputs = translated(generated_set, targets, lambda image: image)
     score = scorer.score(str(gen_dir), "", outputs, len(generated_set), references)
@@ -386,7 +484,10 @@ def evaluate_run(source: str | Path, options: EvalOptions | None = None, split: 
     task_cls = task_class(config.task)
     chosen = _chosen(comparisons(task_cls, config), which, config)
     multiple = task_cls.check_config(config)
-    sets = [(c, *eval_images(config, c, split, options.max_images, multiple)) for c in chosen]  # data errors first
+    for comparison in chosen:
+        check_pairing(options, comparison.paired, f"a {config.task} run's {comparison.generator} has no paired targets")
+    sets = [(c, *eval_images(config, c, split, options.max_images, multiple, options.max_pixels))
+            for c in chosen]  # data errors first
     scorer = Scorer(options, say)
     scores = []
     for comparison, inputs, targets, _ in sets:
@@ -394,11 +495,15 @@ def evaluate_run(source: str | Path, options: EvalOptions | None = None, split: 
         translate = torch_translator(net, task_cls.value_range, scorer.device)
         direction = task_cls.generator_direction(config, comparison.generator)
         scores.append(score_comparison(scorer, comparison, direction, inputs, targets, translate))
+        scores += score_baselines(scorer, comparison, direction, inputs, targets)
         del net
     evaluation = Evaluation("run", str(path), f"{config.data.root}", sets[0][3], scores, scorer.settings(),
                             step=checkpoint.progress.step, seconds=round(time.perf_counter() - started, 2))
     if record and run_dir is not None:
-        record_evaluation(run_dir, evaluation)
+        try:
+            record_evaluation(run_dir, evaluation)
+        except WriteError as e:  # a read-only run folder is still scored; only the report's copy is missing
+            say(f"note: {e}: the result was not recorded for i2i report")
     return evaluation
 
 
@@ -455,6 +560,9 @@ def evaluate_model(model: str, data: str | Path, split: str | None = None, optio
     options.check()
     if size is not None and size < 1:
         raise ConfigError(f"--size {size}: give a positive number of pixels")
+    if size is not None and size * size > options.max_pixels:
+        raise ConfigError(f"--size {size}: {size}x{size} is {size * size / 1e6:.0f} megapixels, over the limit of "
+                          f"{options.max_pixels / 1e6:.0f} (--max-pixels)")
     if direction not in (None, "AtoB", "BtoA"):
         raise ConfigError(f"--direction {direction}: choose AtoB or BtoA")
     started = time.perf_counter()
@@ -462,25 +570,31 @@ def evaluate_model(model: str, data: str | Path, split: str | None = None, optio
     device = "cpu" if options.device == "cpu" else "cuda" if options.device.startswith("cuda") else "auto"
     onnx = OnnxModel(path, device, name=name)
     info = onnx.info
-    direction = direction or info.direction
-    if not direction:
-        raise ConfigError(f"model {name} does not record which way it translates; give --direction AtoB or BtoA")
     task_cls = task_class(info.task)
-    side = size or info.train_size
-    config = apply_overrides(task_cls.default_config(), {"data": {
-        "root": str(data), "direction": direction, "input_nc": info.in_channels, "output_nc": info.out_channels,
-        "preprocess": "resize_and_crop", "load_size": side, "crop_size": side}}, "--data")
+    direction = direction or info.direction
+    defaults = task_cls.default_config()
+    if not direction and any(task_cls.generator_direction(defaults, g) for g in task_cls.generators):
+        raise ConfigError(f"model {name} does not record which way it translates; give --direction AtoB or BtoA")
+    config = task_cls.config_for_model(str(data), info, direction, size)
     found = [c for c in comparisons(task_cls, config)
              if task_cls.generator_direction(config, c.generator) == direction]
     if not found:
-        raise ConfigError(f"model {name}: its task ({info.task}) declares nothing to compare for {direction}")
+        raise ConfigError(f"model {name}: its task ({info.task}) declares nothing to compare"
+                          + (f" for {direction}" if direction else ""))
     comparison = found[0]
-    inputs, targets, used_split = eval_images(config, comparison, split, options.max_images, info.size_multiple)
+    check_pairing(options, comparison.paired, f"a {info.task} model's outputs have no paired targets")
+    lpips_side = LPIPS_MIN_SIDE[options.lpips_net]
+    if comparison.paired and options.wants("lpips") and size is not None and size < lpips_side:
+        raise ConfigError(f"--size {size}: LPIPS ({options.lpips_net}) needs images of at least {lpips_side} pixels; "
+                          "give a larger --size, or leave LPIPS out of --metrics")
+    inputs, targets, used_split = eval_images(config, comparison, split, options.max_images, info.size_multiple,
+                                              options.max_pixels)
     scorer = Scorer(options, say)
     translator = Translator(onnx, tile=0)
     score = score_comparison(scorer, dataclasses.replace(comparison, generator=name), direction, inputs, targets,
                              translator)
-    return Evaluation("model", str(path), str(data), used_split, [score], scorer.settings(),
+    baselines = score_baselines(scorer, comparison, direction, inputs, targets)
+    return Evaluation("model", str(path), str(data), used_split, [score, *baselines], scorer.settings(),
                       seconds=round(time.perf_counter() - started, 2))
 
 

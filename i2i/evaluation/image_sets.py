@@ -23,8 +23,10 @@ from ..data import VAL_SPLITS, find_paired, find_unpaired
 from ..data.datasets import split_side_by_side
 from ..data.transforms import apply_single, build_transform
 from ..errors import ConfigError, DataError
-from ..images import read_image, to_channels
+from ..images import check_pixels, read_image, to_channels
 from ..metrics.comparison import Comparison
+from ..tasks import task_class
+from ..tasks.base import EvalData
 
 T = TypeVar("T")
 SPLITS = ("train", *VAL_SPLITS)
@@ -48,9 +50,10 @@ class ImageRef:
     half: str = ""  # "", "left" or "right"
     channels: int = 3
 
-    def load(self) -> np.ndarray:
-        """(H, W, channels) uint8, as the training data loader reads it."""
-        image = read_image(self.path)
+    def load(self, max_pixels: int | None = None) -> np.ndarray:
+        """(H, W, channels) uint8, as the training data loader reads it; a file over ``max_pixels`` is refused
+        before it is decoded (a decompression bomb)."""
+        image = read_image(self.path, max_pixels=max_pixels)
         if self.half:
             left, right = split_side_by_side(image)
             image = left if self.half == "left" else right
@@ -75,18 +78,27 @@ class Prepare:
 
 @dataclass
 class ImageSet:
-    """Images decoded on demand (``load(i)``), prepared as ``recipe`` says (the key of cached features)."""
+    """Images decoded on demand (``load(i)``), prepared as ``recipe`` says (the key of cached features).
+
+    ``loader``, when set, makes image i instead of decoding ``refs[i]`` (a task's own evaluation data, where
+    ``refs[i]`` is the file image i comes from, checked against ``max_pixels`` first).
+    """
 
     refs: list[ImageRef]
     prepare: Callable[[np.ndarray], np.ndarray] | None = None
     recipe: dict[str, Any] = field(default_factory=lambda: {"preprocess": "as stored"})
     label: str = ""
+    max_pixels: int | None = None  # files with more pixels are refused undecoded (--max-pixels)
+    loader: Callable[[int], np.ndarray] | None = None
 
     def __len__(self) -> int:
         return len(self.refs)
 
     def load(self, index: int) -> np.ndarray:
-        image = self.refs[index].load()
+        if self.loader is not None:
+            check_pixels(self.refs[index].path, self.max_pixels)
+            return self.loader(index)
+        image = self.refs[index].load(self.max_pixels)
         return self.prepare(image) if self.prepare is not None else image
 
     def recipe_text(self) -> str:
@@ -138,9 +150,14 @@ def _has_split_unpaired(root: Path, split: str) -> bool:
 
 
 def eval_images(config: TrainConfig, comparison: Comparison, split: str | None, limit: int | None,
-                size_multiple: int) -> tuple[ImageSet, ImageSet, str]:
+                size_multiple: int, max_pixels: int | None = None) -> tuple[ImageSet, ImageSet, str]:
     """(inputs, targets, split): the images ``comparison`` translates and those it compares with, at most
-    ``limit`` of each (the first ones, as the run's validation takes them), prepared as the run prepares them."""
+    ``limit`` of each (the first ones, as the run's validation takes them), prepared as the run prepares them;
+    files over ``max_pixels`` are refused undecoded."""
+    own = task_class(config.task).eval_data(config, split, size_multiple)
+    if own is not None:
+        return (*(_task_images(own, key, limit, max_pixels, f"{config.data.root} ({own.split})")
+                  for key in (comparison.source, comparison.target)), own.split)
     data = config.data
     split = choose_split(config, comparison, split)
     root = Path(data.root)
@@ -165,8 +182,17 @@ def eval_images(config: TrainConfig, comparison: Comparison, split: str | None, 
                  "B": [ImageRef(p, "", data.output_nc) for p in b_paths[:limit]]}
     prepare = Prepare(config, size_multiple)
     where = f"{root} ({split})"
-    return (ImageSet(roles[comparison.source], prepare, prepare.recipe, where),
-            ImageSet(roles[comparison.target], prepare, prepare.recipe, where), split)
+    return (ImageSet(roles[comparison.source], prepare, prepare.recipe, where, max_pixels),
+            ImageSet(roles[comparison.target], prepare, prepare.recipe, where, max_pixels), split)
+
+
+def _task_images(data: EvalData, key: str, limit: int | None, max_pixels: int | None, label: str) -> ImageSet:
+    """The images under batch key ``key`` of a task's own evaluation data (see ``Task.eval_data``)."""
+    def load(index: int) -> np.ndarray:
+        return np.ascontiguousarray(data.dataset[index][key].numpy().transpose(1, 2, 0))
+
+    refs = [ImageRef(path) for path in data.files[:limit]]
+    return ImageSet(refs, recipe={**data.recipe, "key": key}, label=label, max_pixels=max_pixels, loader=load)
 
 
 def prefetched(load: Callable[[int], T], count: int, workers: int = 4, ahead: int = 16) -> Iterator[T]:

@@ -9,10 +9,12 @@ Large models are stored with their weights beside the graph because ONNX Runtime
 parsing them out of the protobuf: a 218 MB unet_256 opens in about half the time. The card's sha256 is that
 of the self-contained file that was added.
 
-A model folder is written under a hidden temporary name (``.NAME.XXXX``) and renamed into place, so a crash
-never leaves half a model. Replacing a model moves the old folder aside to ``.NAME.old`` first and deletes it
-only once the new one is in place; a ``.NAME.old`` left by a crash between the two renames is put back (or, if
-the new model made it, deleted) the next time the store looks at NAME. Hidden folders are never listed.
+A model folder is written under a hidden temporary name (``.NAME.PID.XXXX``, with the writing process's id) and
+renamed into place, so a crash never leaves half a model; the temporary folders of processes that no longer run
+(a registration killed with SIGKILL: a full copy of the model) are deleted the next time the store lists or adds
+models. Replacing a model moves the old folder aside to ``.NAME.old`` first and deletes it only once the new one
+is in place; a ``.NAME.old`` left by a crash between the two renames is put back (or, if the new model made it,
+deleted) the next time the store looks at NAME. Hidden folders are never listed.
 """
 
 from __future__ import annotations
@@ -27,9 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..fileio import sha256_of, sync_folder
+from ..fileio import process_alive, sha256_of, sync_folder
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[A-Za-z0-9_]{8}$")  # .NAME.PID.XXXXXXXX: staged or removed
 SPLIT_ABOVE = 16 * 2**20  # bytes
 WEIGHTS = "model.weights"
 WEIGHTS_INLINE_UP_TO = 65536  # bytes: smaller tensors (biases, norm scales and shifts) stay in the graph
@@ -59,6 +62,7 @@ class ModelStore:
         """The stored models' names (hidden staging and replaced folders are not models)."""
         if not self.models.is_dir():
             return []
+        self._remove_leftovers()
         for old in self.models.glob(".*.old"):
             if NAME.match(old.name[1:-4]):
                 self._recover(old.name[1:-4])
@@ -86,7 +90,8 @@ class ModelStore:
         if not NAME.match(name):
             raise ConfigError(f"'{name}' is not a valid model name (letters, digits, '_', '-', '.')")
         self.models.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{name}.", dir=self.models))
+        self._remove_leftovers()
+        staging = self._temporary(name)
         try:
             card = {**card, "name": name, "sha256": card.get("sha256") or sha256_of(onnx_file)}
             if onnx_file.stat().st_size > SPLIT_ABOVE:
@@ -126,10 +131,21 @@ class ModelStore:
         folder = self.models / name
         if not folder.is_dir():
             return False
-        doomed = Path(tempfile.mkdtemp(prefix=f".{name}.removed.", dir=self.models))
+        doomed = self._temporary(name)
         os.replace(folder, doomed / name)
         shutil.rmtree(doomed, ignore_errors=True)
         return True
+
+    def _temporary(self, name: str) -> Path:
+        """A new hidden folder for staging or deleting model ``name``, named after this process."""
+        return Path(tempfile.mkdtemp(prefix=f".{name}.{os.getpid()}.", dir=self.models))
+
+    def _remove_leftovers(self) -> None:
+        """Delete the temporary folders of processes that no longer run (best effort: a read-only store is read)."""
+        for entry in self.models.iterdir():
+            found = TEMPORARY.match(entry.name)
+            if found and entry.is_dir() and not process_alive(int(found["pid"])):
+                shutil.rmtree(entry, ignore_errors=True)
 
     def _old(self, name: str) -> Path:
         return self.models / f".{name}.old"

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import ModelError
+from ..fileio import finish_interrupted_replacements
 
 if TYPE_CHECKING:
     import onnx
@@ -151,6 +152,7 @@ class OnnxModel:
 
         self.path = Path(path)
         self.name = name or self.path.stem
+        finish_interrupted_replacements(self.path.parent)  # an export killed while moving its files: complete it
         if not self.path.is_file():
             raise ModelError(f"{self.path}: no such model file")
         options = ort.SessionOptions()

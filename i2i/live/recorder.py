@@ -8,7 +8,6 @@ frame leaves no file).
 from __future__ import annotations
 
 import os
-import tempfile
 from contextlib import AbstractContextManager
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import cv2
 import numpy as np
 
 from ..errors import ConfigError
-from ..fileio import atomic_path
+from ..fileio import atomic_path, check_writable
 
 CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "MJPG"}
 
@@ -86,22 +85,3 @@ def check_record_path(path: str | os.PathLike[str]) -> Path:
         raise ConfigError(f"--record {path}: no folder {target.parent}")
     check_writable(target, "--record")
     return target
-
-
-def check_writable(path: str | os.PathLike[str], option: str) -> None:
-    """One-line ConfigError unless a file can be created beside ``path`` (in its nearest existing folder).
-
-    Tried for real (a probe file, removed at once): permissions, read-only disks and full quotas all show.
-    """
-    target = Path(path)
-    if target.is_dir():
-        raise ConfigError(f"{option} {path}: is a folder; give a file name")
-    folder = target.parent
-    while not folder.exists() and folder != folder.parent:
-        folder = folder.parent
-    try:
-        fd, probe = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".probe", dir=folder)
-    except OSError as e:
-        raise ConfigError(f"{option} {path}: cannot write in {folder} ({e.strerror or e})") from None
-    os.close(fd)
-    os.unlink(probe)

@@ -9,8 +9,6 @@ untrained VGG measures nothing useful, so a missing or malformed file is an erro
 
 from __future__ import annotations
 
-import pickle
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
@@ -21,6 +19,7 @@ from torch import nn
 
 from ..errors import CheckpointError, ConfigError, did_you_mean
 from ..hub.weights import WeightsFile, register, weights_path
+from ..pth import torch_load
 
 VGG19 = register(WeightsFile(
     name="vgg19", file="vgg19-dcbb9e9d.pth", url="https://download.pytorch.org/models/vgg19-dcbb9e9d.pth",
@@ -79,13 +78,9 @@ def vgg19_features(last: str) -> nn.Sequential:
 
 def load_vgg19(path: Path, last: str) -> nn.Sequential:
     """VGG19 features up to ``last`` with the weights of torchvision's file ``path`` (tensors only are read)."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such weights file") from None
-    except (pickle.UnpicklingError, RuntimeError, zipfile.BadZipFile, EOFError, ValueError) as e:
-        reason = "the file ends early" if isinstance(e, EOFError) else str(e).strip().splitlines()[0][:160]
-        raise CheckpointError(f"{path}: not a loadable VGG19 weights file ({reason})") from None
+    if not Path(path).exists():
+        raise ConfigError(f"{path}: no such weights file")
+    state = torch_load(path, "PyTorch weights file")
     if not isinstance(state, dict):
         raise CheckpointError(f"{path}: expected a state dict of VGG19 tensors (torchvision's vgg19-dcbb9e9d.pth)")
     features = vgg19_features(last)

@@ -21,6 +21,7 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..hub.weights import WeightsFile, register, weights_path
+from ..pth import torch_load
 
 INCEPTION = register(WeightsFile(
     "inception-v3-fid", "pt_inception-2015-12-05-6726825d.pth",
@@ -40,6 +41,8 @@ LPIPS_BACKBONES = {
                                     "BSD-3-Clause (torchvision)")),
 }
 LPIPS_NETS = tuple(LPIPS_BACKBONES)
+# The smallest image side each LPIPS backbone takes (its strided convolutions and poolings leave nothing below it)
+LPIPS_MIN_SIDE = {"alex": 31, "vgg": 16, "squeeze": 17}
 INCEPTION_FEATURES = 2048  # pool3, the layer FID and KID are defined on
 
 
@@ -83,13 +86,9 @@ def expected_shapes(name: str) -> dict[str, tuple[int, ...]]:
 
 def read_state(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     """A state dict from a ``.pth`` file, loaded without executing anything; one-line errors name the file."""
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such weights file") from None
-    except Exception as e:  # an unpickling error, a zip error, a truncated file: all mean 'not usable weights'
-        detail = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
-        raise ConfigError(f"{path}: not a PyTorch weights file ({detail})") from None
+    if not Path(path).exists():
+        raise ConfigError(f"{path}: no such weights file")
+    state = torch_load(path, "PyTorch weights file")
     if isinstance(state, Mapping) and "state_dict" in state and isinstance(state["state_dict"], Mapping):
         state = state["state_dict"]
     if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, ModelError
+from ..fileio import sha256_of
 from ..images import resize_image, to_channels
 from .grids import to_uint8
 
@@ -39,6 +40,8 @@ class _Described:
         self.interpolation = meta.get("interpolation", "slerp")
         self.task = meta.get("task", "")
         self.where = where
+        # the checkpoint it was exported from (exports by i2i 0.1.0 before this was recorded: unknown)
+        self.checkpoint_sha256, self.step = meta.get("checkpoint_sha256", ""), meta.get("step", "?")
 
 
 class Generator(_Described, ABC):
@@ -144,7 +147,8 @@ class _CheckpointNetwork:
         if plan is None:
             raise ModelError(f"{source}: this run translates images (i2i translate, after i2i export); this command "
                              "needs a generator from noise")
-        self.plan, self.meta, self.where = plan, plan.metadata, str(source)
+        origin = {"step": str(checkpoint.progress.step), "checkpoint_sha256": sha256_of(path)}  # as an export records
+        self.plan, self.meta, self.where = plan, {**plan.metadata, **origin}, str(source)
 
     def run(self, *inputs: np.ndarray) -> list[np.ndarray]:
         import torch
@@ -209,13 +213,31 @@ def open_encoder(spec: str, device: str = "auto") -> Encoder:
     return OnnxEncoder(path, device) if is_onnx else CheckpointEncoder(path)
 
 
-def read_images(paths: list[Path]) -> list[np.ndarray]:
-    """RGB(A) or grey images as (H, W, C) uint8 (alpha dropped)."""
+def read_images(paths: list[Path], max_pixels: int | None = None) -> list[np.ndarray]:
+    """RGB(A) or grey images as (H, W, C) uint8 (alpha dropped); files over ``max_pixels`` are refused undecoded."""
     from ..images import read_image
 
     out = []
     for path in paths:
-        image = read_image(path)
+        image = read_image(path, max_pixels=max_pixels)
         out.append(image[:, :, :3] if image.shape[2] == 4 else image)
     return out
+
+
+def check_same_vae(decoder: Generator, encoder: Encoder) -> str:
+    """Refuse (ConfigError) an encoder and a decoder that are not one VAE: another latent size, or exported from
+    different checkpoints (the decoder re-exported after more training). Returns a note when that cannot be told
+    (exports that do not record their checkpoint), else ''."""
+    if encoder.latent_dim != decoder.latent_dim:
+        raise ConfigError(f"{encoder.where} encodes to {encoder.latent_dim} dimensions, but {decoder.where} decodes "
+                          f"{decoder.latent_dim}: not the same VAE")
+    if not (encoder.checkpoint_sha256 and decoder.checkpoint_sha256):
+        return (f"cannot tell whether {decoder.where} and {encoder.where} come from one checkpoint (an export that "
+                "does not record it); export both again to be sure")
+    if encoder.checkpoint_sha256 != decoder.checkpoint_sha256:
+        raise ConfigError(f"{decoder.where} (step {decoder.step}, checkpoint {decoder.checkpoint_sha256[:12]}) and "
+                          f"{encoder.where} (step {encoder.step}, checkpoint {encoder.checkpoint_sha256[:12]}) are not "
+                          "the same checkpoint's decoder and encoder; export both from one checkpoint: i2i export RUN "
+                          "and i2i export RUN --which E")
+    return ""
 

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..config import MethodConfig, TrainConfig
+from ..config import MethodConfig, TrainConfig, apply_overrides
 from ..data import DataSplits
 from ..engine.precision import Precision
 from ..errors import ConfigError
@@ -32,6 +32,21 @@ Batch = Mapping[str, Any]
 # The shared options only image-to-image translation uses (paired layouts, preprocess modes, the U-Net's norms)
 TRANSLATION_OPTIONS = frozenset({"data.direction", "data.input_nc", "data.output_nc", "data.preprocess",
                                  "data.load_size", "data.crop_size", "model.n_layers_d", "model.norm", "model.dropout"})
+
+
+@dataclass
+class EvalData:
+    """The images ``i2i eval`` scores for a task whose data are not the A/B layouts (``Task.eval_data``).
+
+    ``dataset[i]`` holds the comparisons' ``source`` and ``target`` batch keys as uint8 (C, H, W) tensors, made as
+    the task's validation makes them; ``files[i]`` is the file item i comes from (named in errors, checked against
+    --max-pixels, hashed for the feature cache, with ``recipe`` saying how items are made from it).
+    """
+
+    dataset: Any
+    files: list[Path]
+    split: str
+    recipe: dict[str, Any]
 
 
 @dataclass
@@ -147,6 +162,22 @@ class Task(ABC):
         """What ``i2i eval`` and ``--eval-every`` score: each generator's outputs on the batch's ``source`` images
         against the batch's ``target`` images (none by default: the method is not scored that way)."""
         return ()
+
+    @classmethod
+    def eval_data(cls, config: TrainConfig, split: str | None, size_multiple: int) -> EvalData | None:
+        """The images ``i2i eval`` scores on ``split`` (None: what the run validates on) when this task's data
+        are not the paired or unpaired A/B layouts, which ``i2i.metrics`` finds itself (None, the default)."""
+        return None
+
+    @classmethod
+    def config_for_model(cls, data_root: str, info: Any, direction: str, size: int | None) -> TrainConfig:
+        """The config under which ``i2i eval --model`` prepares a data folder for an exported model of this task
+        (``info``: its ``ModelInfo``): by default images resized to ``size`` (else the model's training size), as
+        the reference test script does, translated ``direction``."""
+        side = size or info.train_size
+        return apply_overrides(cls.default_config(), {"data": {
+            "root": data_root, "direction": direction, "input_nc": info.in_channels, "output_nc": info.out_channels,
+            "preprocess": "resize_and_crop", "load_size": side, "crop_size": side}}, "--data")
 
     @classmethod
     def export_plan(cls, config: TrainConfig, generator: str, net: nn.Module) -> ExportPlan | None:

@@ -19,29 +19,34 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import DataConfig, MethodConfig, ModelConfig, OptimConfig, TrainConfig, option
-from ..data import DataSplits, SRDataset, SRLayout, find_sr, scan_sources
-from ..data.degradations import Degradation, imresize_torch
+from ..config import DataConfig, MethodConfig, ModelConfig, OptimConfig, TrainConfig, apply_overrides, option
+from ..data import DataSplits, SRDataset, SRLayout, SRSource, find_sr, scan_sources
+from ..data.degradations import Degradation, bicubic_upscale, imresize_torch
+from ..data.layouts import images_in
 from ..engine.checkpoint import load_checkpoint, resolve_checkpoint
 from ..engine.precision import Precision
-from ..errors import CheckpointError, ConfigError, I2IError
+from ..errors import CheckpointError, ConfigError, DataError, I2IError
 from ..hub.weights import weights_path
 from ..losses import AdversarialLoss, PerceptualLoss, SRGANMode, parse_layers
 from ..metrics.sr import psnr_y, ssim_y
 from ..models import NetworkSpec, spec_for
 from ..nn import inference_mode
 from ..nn import init_weights as init_network
-from .base import TASKS, Batch, Task, backward_step
+from .base import TASKS, Batch, Comparison, EvalData, Task, backward_step
 
 PixelLoss = Literal["mse", "l1"]
+# MATLAB's bicubic kernel reads 2 pixels either side, folded back once at the borders: an LR side of 1 pixel has
+# nothing to fold onto (the baseline and the sample grids upscale LR patches with it)
+MIN_LR_SIDE = 2
 SR_GENERATORS = "srresnet, srresnet_<n>blocks, rrdbnet, rrdbnet_<n>blocks"
 
 
@@ -149,6 +154,11 @@ class SRResNet(Task):
                               "uses the LR images it is given")
         if d.crop_size % s:
             raise ConfigError(f"--crop-size {d.crop_size} (the HR patch) is not a multiple of --scale {s}")
+        for flag, side in (("--crop-size", d.crop_size), ("--val-crop", method.val_crop)):
+            if side and side // s < MIN_LR_SIDE:
+                raise ConfigError(f"{flag} {side}: its LR patch would be {side // s}x{side // s} pixels at --scale "
+                                  f"{s}; bicubic upscaling needs at least {MIN_LR_SIDE}: give at least "
+                                  f"{MIN_LR_SIDE * s}")
         if cls is SRResNet and method.lambda_pixel == 0:
             raise ConfigError("--lambda-pixel 0: srresnet learns from the pixel loss alone")
         if method.init_from:
@@ -187,6 +197,40 @@ class SRResNet(Task):
         val = dataset(found.val, method.val_crop or None) if found.val else None
         big = [src for src in found.val if min(infos[src.hr].width, infos[src.hr].height) >= d.crop_size]
         return DataSplits(dataset(train, d.crop_size, True), val, dataset((big or train)[:8], d.crop_size))
+
+    @classmethod
+    def comparisons(cls, config: TrainConfig) -> tuple[Comparison, ...]:
+        """G's outputs against the HR images, with PSNR and SSIM on Y (``scale`` border pixels cropped), next to
+        bicubic upscaling scored the same way: what validation logs."""
+        s = config.method.scale  # type: ignore[attr-defined]
+        return (Comparison("G", source="LR", target="HR", paired=True,
+                           extra_metrics={"PSNR_Y": partial(psnr_y, crop_border=s),
+                                          "SSIM_Y": partial(ssim_y, crop_border=s)},
+                           baselines={"bicubic": partial(bicubic_upscale, scale=s)}),)
+
+    @classmethod
+    def eval_data(cls, config: TrainConfig, split: str | None, size_multiple: int) -> EvalData:
+        """The validation images (``split`` None), prepared as validation prepares them, or those of ``split``."""
+        d, method = config.data, config.method
+        s = method.scale  # type: ignore[attr-defined]
+        sources, used = _eval_sources(Path(d.root), method.layout, s, split)  # type: ignore[attr-defined]
+        crop = method.val_crop or None  # type: ignore[attr-defined]
+        dataset = SRDataset(sources, s, crop, False, d.input_nc, method.degradation,  # type: ignore[attr-defined]
+                            config.run.seed, multiple=s * size_multiple)
+        recipe = {"super_resolution": "HR images", "crop": crop, "multiple": s * size_multiple, "channels": d.input_nc}
+        return EvalData(dataset, [src.hr for src in sources], used, recipe)
+
+    @classmethod
+    def config_for_model(cls, data_root: str, info: Any, direction: str, size: int | None) -> TrainConfig:
+        """The model's scale and channels; whole images, as validation scores them (no --size)."""
+        if size is not None:
+            raise ConfigError(f"--size {size}: a super-resolution model is scored on whole images (LR made from each "
+                              "HR image, or given), as its validation scores them")
+        root = Path(data_root)
+        div2k = any((root / sub).is_dir() for sub in ("HR", "train/HR", "val/HR", "DIV2K_train_HR", "DIV2K_valid_HR"))
+        return apply_overrides(cls.default_config(), {
+            "data": {"root": data_root, "input_nc": info.in_channels, "output_nc": info.out_channels},
+            "method": {"scale": info.scale, "layout": "div2k" if div2k else "folder"}}, "--data")
 
     @staticmethod
     def probe(networks: Mapping[str, nn.Module], batch: Batch) -> None:
@@ -382,3 +426,30 @@ class RealESRGAN(SRGAN):
                              pixel_loss="l1", perceptual_layers="conv1_2:0.1,conv2_2:0.1,conv3_4:1,conv4_4:1,conv5_4:1")
         return TrainConfig(task=cls.name, data=sr_data(256), model=sr_model("rrdbnet", "unet_sn", "none"),
                            optim=base.optim, method=method)
+
+
+def _eval_sources(root: Path, layout: SRLayout, scale: int, split: str | None) -> tuple[list[SRSource], str]:
+    """The sources ``i2i eval`` scores and the split's name: the validation images (as training holds them out:
+    val/ or test/, or every tenth image of a flat folder; all of a flat folder of fewer than ten, such as Set5),
+    or ``split``'s."""
+    found = find_sr(root, layout, scale, 10**9)
+    flat = layout == "folder" and not (root / "train").is_dir()
+    if split == "train":
+        if not found.train:
+            raise DataError(f"{root}: no training images")
+        return found.train, "train"
+    if split is None or layout == "div2k":
+        if found.val:
+            return found.val, "val"
+        if flat:
+            return found.train, "all"  # fewer than ten images: none were held out, so all of them are the test set
+        raise DataError(f"{root}: no validation images (val/, valid/ or test/); give --split train to score the "
+                        "training images")
+    if flat:
+        raise DataError(f"--split {split}: {root} is one folder, whose validation images are every tenth (leave out "
+                        "--split)")
+    folders = [root / name for name in ((split, "valid") if split == "val" else (split,))]
+    folder = next((f for f in folders if f.is_dir()), None)
+    if folder is None:
+        raise DataError(f"{root}: has no {split} split (no {folders[0].name}/ folder)")
+    return [SRSource(path) for path in images_in(folder)], split

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import gc
 import math
 import signal
 import sys
@@ -36,6 +37,7 @@ from ..engine.checkpoint import (
     remove_stale_temporaries,
     save_checkpoint,
 )
+from ..engine.console import guarded_console
 from ..engine.devices import backend_settings, resolve_device
 from ..engine.graphs import GraphedStep
 from ..engine.logger import RunLogger, format_values
@@ -60,6 +62,7 @@ class TrainResult:
     finished: bool = False
     interrupted: bool = False
     validation: list[dict[str, float]] = field(default_factory=list)
+    signal: int = 0  # what interrupted it: SIGINT (Ctrl-C), SIGTERM, SIGHUP, or SIGPIPE for a closed console
 
 
 def run_dir_for(config: TrainConfig) -> Path:
@@ -114,7 +117,11 @@ def _execute(config: TrainConfig, run_dir: Path, checkpoint: Checkpoint | None,
     context = distributed.from_environment(device.type, config.run.dist_timeout)
     try:
         with backend_settings(device, config.run.deterministic):
-            return Trainer(config, run_dir, checkpoint, progress_bar, device, context).run()
+            trainer = Trainer(config, run_dir, checkpoint, progress_bar, device, context)
+            try:
+                return trainer.run()
+            finally:
+                trainer.close()
     except Exception as e:
         if context.enabled and distributed.is_lost_contact(e):
             raise distributed.lost_contact(context, e, str(run_dir)) from None
@@ -123,37 +130,62 @@ def _execute(config: TrainConfig, run_dir: Path, checkpoint: Checkpoint | None,
         context.close()
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # Ctrl-C; preemption, docker stop; a closed terminal
+STOPPING = {signal.SIGINT: "stopping after this step (Ctrl-C again to abort without saving)",
+            signal.SIGTERM: "SIGTERM: stopping after this step, saving first",
+            signal.SIGHUP: "SIGHUP: stopping after this step, saving first",
+            signal.SIGPIPE: "the standard output was closed: stopping after this step, saving first"}
+
+
 class StopFlag:
-    """Set by Ctrl-C: the loop finishes the step in progress, saves a checkpoint and returns.
+    """Set by Ctrl-C, SIGTERM (a scheduler's preemption, scancel, docker stop), SIGHUP (a dropped SSH session) or a
+    closed console (``| head`` gone: SIGPIPE's number): the loop finishes the step in progress, saves a checkpoint
+    and returns; ``signal`` is what stopped it (the exit status is 128 + it).
 
     A second Ctrl-C aborts at once, unless it comes within ``grace_s`` of the first: under torchrun the
-    launcher passes the terminal's Ctrl-C on to processes that already received it.
+    launcher passes the terminal's Ctrl-C on to processes that already received it. A repeated SIGTERM or SIGHUP
+    changes nothing (a scheduler and torchrun may both send one): the save they ask for is under way, and the
+    sender's SIGKILL is the abort.
     """
 
     def __init__(self, grace_s: float = 0.0) -> None:
-        self.requested = False
+        self.signal = 0
         self.grace_s = grace_s
         self._at = 0.0
 
+    @property
+    def requested(self) -> bool:
+        return self.signal != 0
+
+    def request(self, number: int) -> None:
+        """Stop after this step because of signal ``number``; a signal outranks a closed console it caused."""
+        first = not self.requested
+        if first or (self.signal == signal.SIGPIPE and number != signal.SIGPIPE):
+            self.signal, self._at = number, time.monotonic()
+        if first:
+            print(f"\n{STOPPING[number]}", file=sys.stderr, flush=True)
+
     @contextlib.contextmanager
     def installed(self) -> Iterator[StopFlag]:
+        """The signal handlers, and a console whose loss stops the run, for the duration of the block."""
         if threading.current_thread() is not threading.main_thread():
             yield self
             return
 
-        def handler(signum: int, frame: object) -> None:
-            if self.requested:
+        def handler(number: int, frame: object) -> None:
+            if number == signal.SIGINT and self.requested and self.signal != signal.SIGPIPE:
                 if time.monotonic() - self._at < self.grace_s:
                     return
                 raise KeyboardInterrupt  # a second Ctrl-C stops at once
-            self.requested, self._at = True, time.monotonic()
-            print("\nstopping after this step (Ctrl-C again to abort without saving)", file=sys.stderr, flush=True)
+            self.request(number)
 
-        previous = signal.signal(signal.SIGINT, handler)
+        previous = {number: signal.signal(number, handler) for number in STOP_SIGNALS}
         try:
-            yield self
+            with guarded_console(lambda: self.request(signal.SIGPIPE)):
+                yield self
         finally:
-            signal.signal(signal.SIGINT, previous)
+            for number, action in previous.items():
+                signal.signal(number, action)
 
 
 class Trainer:
@@ -174,6 +206,8 @@ class Trainer:
             (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
             remove_stale_temporaries(run_dir)
         self.data = self._load_data(task_cls, size_multiple)
+        if config.data.num_workers > 0:
+            _start_worker_servers()
         self.loader_batch_size = task_cls.loader_batch_size(config)
         self.task: Task = task_cls(config, self.device, Precision(run.precision, self.device))
         self.channels_last = (run.channels_last and self.device.type == "cuda"
@@ -260,11 +294,12 @@ class Trainer:
                 set_rng_state(own["rng"])
         self.progress = saved
         if saved.world_size != world:
+            before = saved.world_size  # (saved is self.progress, changed below)
             # the position inside the epoch was counted in batches per process: convert it
-            seen = saved.batch * self.loader_batch_size * saved.world_size
+            seen = saved.batch * self.loader_batch_size * before
             self.progress.batch = seen // (self.loader_batch_size * world)
             self.progress.world_size = world
-            self.notes.append(f"the run was saved with {saved.world_size} process(es) and continues with {world}: the "
+            self.notes.append(f"the run was saved with {before} process(es) and continues with {world}: the "
                               "data order goes on, but the steps are not the ones an uninterrupted run would take")
 
     def _wrap_networks(self) -> None:
@@ -306,6 +341,12 @@ class Trainer:
             out[key] = value
         return out
 
+    def close(self) -> None:
+        """End the data loaders' worker processes now. They ignore SIGTERM (see ``_quiet_worker``), with which the
+        interpreter's exit would otherwise try to end them; dropping the loaders shuts them down as torch does."""
+        self.loader = self.val_loader = None  # type: ignore[assignment]
+        gc.collect()  # the loaders' iterators may sit in reference cycles
+
     # --- the loop ------------------------------------------------------------------------------------
     def run(self) -> TrainResult:
         config, progress = self.config, self.progress
@@ -322,7 +363,7 @@ class Trainer:
                     return self._finish(interrupted=self.vote.agreed)
                 progress.epoch, progress.batch = progress.epoch + 1, 0
                 self._end_of_epoch()
-                if progress.epoch < config.total_epochs and self.vote.decide(stop.requested):
+                if progress.epoch < config.total_epochs and self.vote.decide(stop.signal):
                     return self._finish(interrupted=True)  # Ctrl-C during validation: no new epoch
             return self._finish(finished=True)
 
@@ -361,7 +402,7 @@ class Trainer:
                 if run.save_latest_every_steps and progress.step % run.save_latest_every_steps == 0:
                     self.save_latest()
                 out_of_time = run.max_minutes is not None and time.monotonic() - self.started > 60 * run.max_minutes
-                stop_now = self.vote.update(stop.requested, out_of_time)  # every rank stops at the same step
+                stop_now = self.vote.update(stop.signal, out_of_time)  # every rank stops at the same step
                 if stop_now or (run.max_steps is not None and progress.step >= run.max_steps):
                     return True
         return False
@@ -391,7 +432,7 @@ class Trainer:
         if self.dist.is_main:
             self._summary(checkpoint, grid, finished, interrupted, self._write_report())
         return TrainResult(self.run_dir, checkpoint, self.progress, finished, interrupted,
-                           [values for _, values in self.validation])
+                           [values for _, values in self.validation], self.vote.signal if interrupted else 0)
 
     def _summary(self, checkpoint: Path, grid: Path, finished: bool, interrupted: bool, report: Path | None) -> None:
         state = "finished" if finished else "interrupted" if interrupted else "stopped"
@@ -409,7 +450,7 @@ class Trainer:
             if others:  # the other metrics (an SR run's bicubic baseline among them)
                 lines.append(f"              {format_values(others)}")
         if not finished:
-            lines.append(f"  continue    i2i train --resume {self.run_dir}")
+            lines.append(f"  continue    {distributed.resume_command(self.run_dir)}")
         print("\n".join(lines), flush=True)
 
     # --- evaluation, samples, checkpoints -------------------------------------------------------------
@@ -525,14 +566,34 @@ class Trainer:
             print(f"note: {note}", flush=True)
 
 
-def _quiet_worker(worker_id: int) -> None:
-    """In DataLoader workers: one OpenCV thread each, and Ctrl-C left to the main process.
+def _start_worker_servers() -> None:
+    """Start multiprocessing's forkserver and resource tracker (what DataLoader workers come from) with SIGTERM and
+    SIGHUP ignored, which they keep: a signal sent to every process (scancel, a closed terminal) then reaches the
+    training process, which saves, and not these helpers, whose death would take the workers and a clean exit
+    with them."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    from multiprocessing import forkserver, resource_tracker
 
-    A terminal sends Ctrl-C to the whole process group; a worker that died of it would take the batches in
-    flight with it while the main process is saving.
+    previous = {number: signal.signal(number, signal.SIG_IGN) for number in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        resource_tracker.ensure_running()
+        forkserver.ensure_running()
+    finally:
+        for number, action in previous.items():
+            signal.signal(number, action)
+
+
+def _quiet_worker(worker_id: int) -> None:
+    """In DataLoader workers: one OpenCV thread each, and Ctrl-C, SIGTERM and SIGHUP left to the main process.
+
+    A terminal sends Ctrl-C (and, when it closes, SIGHUP) to the whole process group, scancel sends SIGTERM to
+    every process of the job; a worker that died of it would take the batches in flight with it while the main
+    process is saving. Workers end with the main process.
     """
     import cv2
 
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for number in STOP_SIGNALS:
+        signal.signal(number, signal.SIG_IGN)
     cv2.setNumThreads(1)
 
