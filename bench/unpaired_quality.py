@@ -4,16 +4,17 @@ true night images.
 
 datasets/gnome-day2night is truly paired. datasets/make_gnome_unpaired.py turns it into an unpaired view (day and
 night halves shuffled and renamed independently, in a cache folder); each method trains on that view with each
-seed for the same wall-clock minutes (`i2i train METHOD --max-minutes M`, one run at a time, methods interleaved so
-that a change in the machine's load hits them alike, or a method's seeds side by side with --parallel; the CPU
-minutes each run got are measured too), is exported
+seed for the same CPU minutes (`i2i train METHOD ...`, each in its own process; once the process has used its budget
+of CPU time, read from /proc, the bench stops it as Ctrl-C does: the step finishes and the run saves), so that on a
+machine shared with other work every method gets the same computation, whatever the load when it ran; a method's
+seeds may run side by side (--parallel)), is exported
 (`i2i export`), and translates the 14 held-out day images of val/, whose outputs are scored against their real
 night images (PSNR, SSIM; see bench/pairs.py). "identity" scores the day inputs themselves, the floor to beat.
 The learning rate stays at its initial value (the constant phase of each method's schedule), since no run reaches
 its decay within a budget of minutes. The issue's target: CUT at least matches CycleGAN's PSNR and SSIM.
 
-    .venv/bin/python bench/unpaired_quality.py                        # 3 methods x 2 seeds x 12 minutes, 128x128
-    .venv/bin/python bench/unpaired_quality.py --minutes 12 --threads 1 --parallel    # what the README's table ran
+    .venv/bin/python bench/unpaired_quality.py                        # 3 methods x 2 seeds x 5 CPU minutes, 128x128
+    .venv/bin/python bench/unpaired_quality.py --threads 1 --parallel # what docs/unpaired-and-distillation.md ran
     .venv/bin/python bench/unpaired_quality.py --weights pt_inception-2015-12-05-6726825d.pth --weights alexnet.pth
 """
 
@@ -21,12 +22,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
 import torch
 from hardware import cpu_description
@@ -44,50 +45,67 @@ METHODS = ("cyclegan", "cut", "fastcut")
 def train_flags(args: argparse.Namespace) -> list[str]:
     load = round(args.size * 286 / 256)  # the recipes' 286 -> 256 margin for random crops
     return ["--netG", args.netG, "--ngf", str(args.ngf), "--ndf", str(args.ndf), "--load-size", str(load),
-            "--crop-size", str(args.size),
-            "--max-minutes", f"{args.minutes:g}", "--n-epochs", "100000", "--n-epochs-decay", "0", "--num-workers", "0",
+            "--crop-size", str(args.size), "--n-epochs", "100000", "--n-epochs-decay", "0", "--num-workers", "0",
             "--val-images", "4", "--log-every", "50", "--sample-every", "0", "--save-every-epochs", "0",
             "--no-progress"]
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a running process has used so far, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def train_runs(method: str, seeds: list[int], data: Path, args: argparse.Namespace) -> list[tuple[Path, float, float]]:
-    """Train one method's seeds, each in its own process (as a user would): one after the other, or at the same time
-    with --parallel; returns each run's folder, wall minutes and CPU minutes (that process's own)."""
+    """Train one method's seeds, each in its own process (`i2i train`, as a user would), one after the other or at
+    the same time (--parallel). A run is stopped as Ctrl-C stops it (SIGINT: it finishes the step and saves) once its
+    process has used the CPU budget; returns each run's folder, wall minutes and CPU minutes (its own usage)."""
     env = {**os.environ, "OMP_NUM_THREADS": str(args.threads)} if args.threads else dict(os.environ)
-    runs, started = [], []
+    finished, pending = [], []
     for seed in seeds:
         name = f"{method}-s{seed}"
         run = args.out / name
         if latest_checkpoint(run).is_file():
             print(f"  {name}: kept from an earlier session ({run})", flush=True)
-            runs.append((run, float("nan"), float("nan")))
+            finished.append((seed, (run, float("nan"), float("nan"))))
             continue
-        command = [sys.executable, "-m", "i2i", "train", method, "--data", str(data), "--out", str(args.out),
-                   "--name", name, "--seed", str(seed), *train_flags(args)]
-        run.parent.mkdir(parents=True, exist_ok=True)
-        log = open(run.parent / f"{name}.log", "w")  # noqa: SIM115  (closed when the process is reaped)
-        started.append((run, time.monotonic(), log, subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                                                     env=env)))
-        if not args.parallel:
-            runs.append(reap(*started.pop()))
-    runs += [reap(*item) for item in started]
-    return runs
-
-
-def reap(run: Path, start: float, log: Any, process: subprocess.Popen) -> tuple[Path, float, float]:
-    """Wait for a training process; its wall and CPU minutes (from its own resource usage)."""
-    _, status, usage = os.wait4(process.pid, 0)
-    log.close()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"error: training {run.name} failed; see {log.name}")
-    return run, (time.monotonic() - start) / 60, (usage.ru_utime + usage.ru_stime) / 60
+        pending.append((seed, run, [sys.executable, "-m", "i2i", "train", method, "--data", str(data), "--out",
+                                    str(args.out), "--name", name, "--seed", str(seed), *train_flags(args)]))
+    batches = [pending] if args.parallel else [[item] for item in pending]
+    for batch in batches:
+        running = []
+        for seed, run, command in batch:
+            run.parent.mkdir(parents=True, exist_ok=True)
+            log = open(run.parent / f"{run.name}.log", "w")  # noqa: SIM115  (closed when the process ends)
+            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+            running.append((seed, run, time.monotonic(), log, process))
+        done: dict[int, tuple[Path, float, float]] = {}
+        signalled: set[int] = set()
+        while len(done) < len(running):
+            for seed, run, start, log, process in running:
+                if seed in done:
+                    continue
+                pid, status, usage = os.wait4(process.pid, os.WNOHANG)  # reaped here, with its resource usage
+                if pid:
+                    process.returncode = os.waitstatus_to_exitcode(status)
+                    log.close()
+                    if process.returncode not in (0, 130):  # 130: stopped by the budget's SIGINT, and saved
+                        raise SystemExit(f"error: training {run.name} failed; see {log.name}")
+                    done[seed] = (run, (time.monotonic() - start) / 60, (usage.ru_utime + usage.ru_stime) / 60)
+                elif process.pid not in signalled and cpu_seconds(process.pid) >= 60 * args.cpu_minutes:
+                    process.send_signal(signal.SIGINT)
+                    signalled.add(process.pid)
+            time.sleep(0.5)
+        finished += list(done.items())
+    return [result for _, result in sorted(finished, key=lambda item: seeds.index(item[0]))]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1])
-    parser.add_argument("--minutes", type=float, default=12.0, help="training minutes per run (default: 12)")
+    parser.add_argument("--cpu-minutes", type=float, default=5.0, help="CPU minutes each run's process may use "
+                        "(default: 5)")
     parser.add_argument("--size", type=int, default=128, help="training and scoring side (default: 128)")
     parser.add_argument("--netG", default="resnet_9blocks")
     parser.add_argument("--ngf", type=int, default=16)
@@ -109,7 +127,8 @@ def main() -> None:
     print(f"settings: unpaired view {data} (98 + 98 training images), {side} crops of "
           f"{round(args.size * 286 / 256)}, {args.netG} ngf {args.ngf}, basic D ndf {args.ndf}, each method's recipe "
           "otherwise (batch 1, "
-          f"Adam 2e-4 constant), {args.minutes:g} minutes per run{' (seeds in parallel)' if args.parallel else ''}; "
+          f"Adam 2e-4 constant), {args.cpu_minutes:g} CPU minutes per run"
+          f"{' (seeds in parallel)' if args.parallel else ''}; "
           f"scored on the 14 val pairs at {side}")
     print(f"each run: i2i train METHOD --data {data} --seed S {' '.join(train_flags(args))}\n")
     runs = []

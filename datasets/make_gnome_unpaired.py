@@ -53,8 +53,8 @@ def make_unpaired(out: Path = DEFAULT_OUT, seed: int = 0, source: Path = SOURCE,
                 folder.mkdir()
                 for index, pair in enumerate(rng.permutation(len(pairs))):
                     cv2.imwrite(str(folder / f"{domain.lower()}_{index:03d}.png"), pairs[pair][side])
-        (staging / "README.md").write_text(f"Unpaired view of {source} (seed {seed}), made by "
-                                           f"datasets/make_gnome_unpaired.py; licence as the source's (CC-BY-SA 3.0).\n")
+        (staging / "README.md").write_text(f"Unpaired view of {source} (seed {seed}), made by datasets/"
+                                           "make_gnome_unpaired.py; licence as the source's (CC-BY-SA 3.0).\n")
         if out.exists():
             shutil.rmtree(out)
         staging.rename(out)

@@ -26,6 +26,7 @@ from i2i.errors import ConfigError
 from i2i.evaluation.evaluate import EvalOptions, evaluate_run
 from i2i.images import read_image
 from i2i.infer import OnnxModel, Translator
+from i2i.live import LiveOptions, LiveSession, open_source
 from i2i.losses import PatchNCELoss, patch_nce_loss, sample_patches
 from i2i.models import create_model
 from i2i.models.resnet import ResnetBlock
@@ -222,6 +223,10 @@ def test_a_cut_run_exports_translates_and_is_scored_and_reported(cut_run: Path, 
         expected = G(torch.from_numpy(image).permute(2, 0, 1)[None].float() / 127.5 - 1)
     expected_pixels = ((expected[0].permute(1, 2, 0).numpy() + 1) * 127.5).clip(0, 255)
     assert np.abs(Translator(model, tile=0)(image).astype(float) - expected_pixels).max() <= 1.0  # rounding only
+
+    live = LiveSession([("cut", exported.path)], open_source(str(unpaired_sample / "testA")), "testA",
+                       LiveOptions(window=False, size=32)).run()  # i2i webcam, headless, on a folder of images
+    assert live.frames == 7 and live.stopped == "end of source"
 
     monkeypatch.setenv("I2I_HOME", str(weights_home))
     options = EvalOptions(device="cpu", kid_subsets=5, lpips_net="squeeze", max_images=4, cache=False)

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import SAMPLE, tiny_teacher
+from test_metrics import weights_home  # noqa: F401  (the session fixture: random weights in I2I_HOME)
 from test_sr_training import vgg_file  # noqa: F401  (the session fixture: a random VGG19 in torchvision's layout)
 
 from i2i.cli.main import main
@@ -20,6 +21,7 @@ from i2i.deploy.export import export_run
 from i2i.engine.checkpoint import latest_checkpoint, load_checkpoint
 from i2i.engine.logger import read_metrics
 from i2i.errors import CheckpointError, ConfigError
+from i2i.evaluation.evaluate import EvalOptions, evaluate_model
 from i2i.images import read_image
 from i2i.infer import OnnxModel
 from i2i.nn import inference_mode
@@ -88,6 +90,19 @@ def test_a_short_distillation_brings_the_student_toward_its_teacher(teacher: Pat
         expected = student(images[:3]).numpy()
     got = OnnxModel(exported.path, device="cpu")(images[:3].numpy())
     assert np.abs(got - expected).max() < 1e-4
+
+
+def test_an_exported_student_is_scored_on_a_folder_without_its_teacher(teacher: Path, tmp_path: Path,
+                                                                         weights_home: Path,  # noqa: F811
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """`i2i eval --model STUDENT --data FOLDER`: against the pairs' targets on paired data (the truth)."""
+    run = train(student_config(teacher, tmp_path, "alone", 1), progress_bar=False).run_dir
+    (exported,) = export_run(run, out=tmp_path / "alone.onnx", batch_norm_stats="running", register=False,
+                             say=lambda _: None)
+    monkeypatch.setenv("I2I_HOME", str(weights_home))
+    options = EvalOptions(device="cpu", kid_subsets=5, lpips_net="squeeze", max_images=3, cache=False)
+    (score,) = evaluate_model(str(exported.path), SAMPLE, "val", options).scores
+    assert score.paired and score.direction == "AtoB" and {"PSNR", "SSIM", "LPIPS"} <= set(score.metrics)
 
 
 def test_cyclegans_second_generator_and_a_teacher_that_changed(teacher: Path, tmp_path: Path,

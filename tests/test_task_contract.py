@@ -42,7 +42,8 @@ def tiny(task: str, out: Path, unpaired: Path) -> TrainConfig:
                   "model": {"net_g": "unet_32", "ngf": 8, "ndf": 8}}
     elif issubclass(cls, UnpairedTranslation):
         family = {"data": {"root": str(unpaired), "load_size": 36, "crop_size": 32, "val_images": 1},
-                  "model": {"net_g": "resnet_2blocks", "ngf": 8, "ndf": 8}}
+                  "model": {"net_g": "resnet_2blocks", "ngf": 8, "ndf": 8},
+                  "method": {k: v for k, v in (("num_patches", 16), ("netf_nc", 16)) if k in method_fields}}  # CUT's
     elif issubclass(cls, SRResNet):
         family = {"data": {"root": str(SR_SAMPLE), "crop_size": 32, "val_images": 1},
                   "model": {"net_g": "srresnet_2blocks", "ngf": 8, "ndf": 4},

@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..config import DataConfig, GANMode, MethodConfig, ModelConfig, OptimConfig, TrainConfig, apply_overrides, option
-from ..data import DataSplits
+from ..data import VAL_SPLITS, DataSplits
 from ..engine.checkpoint import load_checkpoint, resolve_checkpoint
 from ..engine.precision import Precision
 from ..errors import CheckpointError, ConfigError
@@ -267,12 +267,21 @@ class Distill(Task):
 
     @classmethod
     def generator_direction(cls, config: TrainConfig, generator: str) -> str:
+        """The teacher's generator's; for an exported student scored alone (no teacher named), the data's."""
+        if not config.method.teacher:  # type: ignore[attr-defined]
+            return config.data.direction
         teacher = teacher_of(config)
         return teacher.task.generator_direction(teacher_layout(config, teacher), teacher.generator)
 
     @classmethod
     def comparisons(cls, config: TrainConfig) -> tuple[Comparison, ...]:
-        """The student is scored as its teacher is: on the same inputs, against the same targets."""
+        """The student is scored as its teacher is: on the same inputs, against the same targets. An exported student
+        scored alone (``i2i eval --model``: no teacher named) translates A images and meets the B images of the
+        folder: pair by pair when the folder is paired, as a distribution when it holds unpaired domains."""
+        if not config.method.teacher:  # type: ignore[attr-defined]
+            root = Path(config.data.root)
+            unpaired = any((root / f"{split}{domain}").is_dir() for split in ("train", *VAL_SPLITS) for domain in "AB")
+            return (Comparison("G", source="A", target="B", paired=not unpaired),)
         return (dataclasses.replace(teacher_of(config).comparison, generator="G"),)
 
     @classmethod
