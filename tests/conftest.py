@@ -45,6 +45,19 @@ def unpaired_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def tiny_teacher(out: Path, data_root: Path, task: str = "cyclegan", steps: int = 2,
+                 **sections: dict[str, Any]) -> Path:
+    """A teacher for distillation: a few steps of a tiny translation run at 32x32 (its run folder)."""
+    from i2i.training import train
+
+    model = {"net_g": "unet_32"} if task == "pix2pix" else {}
+    base: dict[str, dict[str, Any]] = {"data": {"load_size": 36, "crop_size": 32, "val_images": 2}, "model": model,
+                                       "run": {"name": "teacher", "max_steps": steps, "seed": 1}}
+    for name, values in sections.items():
+        base.setdefault(name, {}).update(values)
+    return train(tiny_config(task, data_root, out, **base), progress_bar=False).run_dir
+
+
 def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run ``i2i ARGS`` in a fresh process (extra environment variables in ``env``), capturing its output."""
     import os

@@ -166,13 +166,13 @@ def test_an_unwritable_json_is_refused_before_scoring(run: Path, tmp_path: Path,
 
 
 def test_no_claim_that_stock_pytorch_fid_computes_the_same_fid() -> None:
-    """pytorch-fid resizes with torch's bilinear filter and scales inputs as 2x-1: the README, FID_VARIANT and the
-    help say so rather than that its numbers are i2i's."""
+    """pytorch-fid resizes with torch's bilinear filter and scales inputs as 2x-1: the evaluation manual,
+    FID_VARIANT and the help say so rather than that its numbers are i2i's."""
     from i2i.cli.eval import EXAMPLES
     from i2i.evaluation.evaluate import FID_VARIANT
 
-    readme = (ROOT / "README.md").read_text()
-    which = readme[readme.index("**Which FID.**") :].split("\n\n", 1)[0]
+    manual = (ROOT / "docs" / "evaluation.md").read_text()
+    which = manual[manual.index("**Which FID.**") :].split("\n\n", 1)[0]
     for text in (which, FID_VARIANT, EXAMPLES):
         flat = " ".join(text.split())
         assert not re.search(r"as pytorch-fid|pytorch-fid and torch-fidelity compute|of pytorch-fid /", flat), flat

@@ -88,6 +88,15 @@ def _example(name: str) -> tuple[nn.Module, tuple[torch.Tensor, ...], Callable[[
     if entry.tags.get("upscales"):  # super-resolution: an image `scale` times larger ([0, 1] plus a residual)
         net = create_model(name, in_channels=2, out_channels=2, ngf=4, scale=2)
         return net, (torch.rand(2, 2, 32, 48),), lambda y: y.shape == (2, 2, 64, 96)
+    if inputs == "patches":  # CUT's heads: sampled feature vectors per layer -> unit embeddings
+        net = create_model(name, channels=[2, 5], width=4)
+        return net, ([torch.randn(2, 7, 2), torch.randn(2, 7, 5)],), \
+            lambda y: [t.shape for t in y] == [(2, 7, 4)] * 2 and all(torch.allclose(t.norm(dim=-1), torch.ones(2, 7))
+                                                                    for t in y)
+    if inputs == "feature_maps":  # distillation adapters: student maps -> teacher channels, same resolution
+        net = create_model(name, student=[2, 3], teacher=[4, 6])
+        return net, ([torch.randn(2, 2, 8, 8), torch.randn(2, 3, 4, 4)],), \
+            lambda y: [t.shape for t in y] == [(2, 4, 8, 8), (2, 6, 4, 4)]
     x = torch.randn(2, 2, 256, 256)
     if role == "generator":  # an image of the same size, 3 channels by default, in tanh's range
         return create_model(name, in_channels=2, ngf=4), (x,), \

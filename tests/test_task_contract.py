@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import torch
-from conftest import ROOT, SAMPLE
+from conftest import ROOT, SAMPLE, tiny_teacher
 
 from i2i.config import TrainConfig, apply_overrides
 from i2i.deploy.export import export_run
@@ -18,6 +18,7 @@ from i2i.engine.checkpoint import latest_checkpoint, load_checkpoint
 from i2i.engine.logger import read_metrics
 from i2i.errors import ConfigError
 from i2i.tasks import TASKS, config_from_dict, default_config, task_class
+from i2i.tasks.distill import Distill
 from i2i.tasks.labelled import LabelledTask
 from i2i.tasks.pix2pix import Pix2Pix
 from i2i.tasks.sr import SRResNet
@@ -41,7 +42,8 @@ def tiny(task: str, out: Path, unpaired: Path) -> TrainConfig:
                   "model": {"net_g": "unet_32", "ngf": 8, "ndf": 8}}
     elif issubclass(cls, UnpairedTranslation):
         family = {"data": {"root": str(unpaired), "load_size": 36, "crop_size": 32, "val_images": 1},
-                  "model": {"net_g": "resnet_2blocks", "ngf": 8, "ndf": 8}}
+                  "model": {"net_g": "resnet_2blocks", "ngf": 8, "ndf": 8},
+                  "method": {k: v for k, v in (("num_patches", 16), ("netf_nc", 16)) if k in method_fields}}  # CUT's
     elif issubclass(cls, SRResNet):
         family = {"data": {"root": str(SR_SAMPLE), "crop_size": 32, "val_images": 1},
                   "model": {"net_g": "srresnet_2blocks", "ngf": 8, "ndf": 4},
@@ -52,6 +54,10 @@ def tiny(task: str, out: Path, unpaired: Path) -> TrainConfig:
         family = {"data": {"root": str(FASHION), "val_images": 20}, "method": {"image_size": 32, "channels": 1},
                   "model": {"ngf": 8, "ndf": 8} if "model.ngf" not in cls.unused_options else {}}
         family["method"].update({k: v for k, v in (("metric_samples", 20), ("width", 8)) if k in method_fields})
+    elif issubclass(cls, Distill):  # a compact student of a tiny CycleGAN, on the teacher's data
+        family = {"data": {"root": str(unpaired), "load_size": 36, "crop_size": 32, "val_images": 1},
+                  "model": {"net_g": "mobile_resnet_2blocks", "ngf": 8, "ndf": 8},
+                  "method": {"teacher": str(tiny_teacher(out, unpaired))}}
     else:
         pytest.fail(f"{task}: no bundled sample for its data layout; add its family to tests/test_task_contract.py")
     sections = {k: dict(v) for k, v in SHARED.items()}

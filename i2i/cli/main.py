@@ -16,6 +16,7 @@ from ..errors import I2IError, did_you_mean
 
 COMMANDS = {
     "train": ("i2i.cli.train", "train a model on a data folder (i2i train --help lists the methods), or resume"),
+    "distill": ("i2i.cli.distill", "train a compact student generator to imitate a trained one (real-time inference)"),
     "export": ("i2i.cli.export", "export a trained generator to ONNX (checked, with a model card)"),
     "translate": ("i2i.cli.translate", "translate images, folders or globs with a named or exported model"),
     "upscale": ("i2i.cli.upscale", "upscale images, folders or globs with a super-resolution model (SRGAN, ESRGAN)"),

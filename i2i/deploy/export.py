@@ -118,8 +118,9 @@ def export_run(source: str | Path, which: str | None = None, out: str | Path | N
                       batch_norm_stats, task.value_range)
     images = _run_images(config, which, say)
     calibration_images = _folder_images(Path(calibration)) if calibration else images
+    card = {**origin, "licence": "as the training data allows", **task.export_card(config, which)}
     request = ExportRequest(name, Path(out) if out else Path("export") / f"{name}.onnx", opset, fp16, int8, register,
-                            store, {**origin, "licence": "as the training data allows"})
+                            store, card)
     return export_network(net, info, request, images, calibration_images, say)
 
 

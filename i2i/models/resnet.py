@@ -6,6 +6,8 @@ its pretrained checkpoints load as they are.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 from torch import nn
 
@@ -13,6 +15,9 @@ from ..config import NormKind
 from ..errors import ConfigError
 from ..nn import conv_bias, norm_layer
 from .registry import NETWORKS
+
+# the image; with taps, (image, features); with taps and encode_only, the features
+Output = torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]] | list[torch.Tensor]
 
 
 class ResnetBlock(nn.Module):
@@ -58,9 +63,50 @@ class ResnetGenerator(nn.Module):
                        norm_layer(norm, ngf * mult // 2), nn.ReLU(True)]
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, out_channels, 7), nn.Tanh()]
         self.model = nn.Sequential(*layers)
+        self.in_channels, self.n_blocks = in_channels, n_blocks
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(x)
+    def forward(self, x: torch.Tensor, taps: Sequence[int] = (), encode_only: bool = False) -> Output:
+        """The translated image. With ``taps`` (indices into ``model``, repeats allowed), also the outputs of those
+        layers, in the order given: ``(image, features)``; with ``encode_only``, the features alone, computed only
+        as far as the deepest tap (CUT's PatchNCE and distillation compare such features)."""
+        if not taps:
+            return self.model(x)
+        wanted, last, found = set(taps), max(taps), {}
+        for index, layer in enumerate(self.model):
+            x = layer(x)
+            if index in wanted:
+                found[index] = x
+            if encode_only and index == last:
+                break
+        features = [found[i] for i in taps]
+        return features if encode_only else (x, features)
+
+    # --- layers other methods read features from (indices into ``model``) ---------------------------------------
+    # model: 0 pad, 1 conv7x7, 2 norm, 3 relu | 4 conv s2, 5 norm, 6 relu | 7 conv s2, 8 norm, 9 relu |
+    #        10 ... 9 + n_blocks residual blocks | two upsamplings | pad, conv7x7, tanh
+    FIRST_BLOCK = 10
+
+    def nce_layers(self) -> tuple[int, ...]:
+        """CUT's PatchNCE layers (Park et al. 2020): the input pixels (reflection-padded), the outputs of the two
+        downsampling convolutions, and of the first and the fifth residual block (the last one when there are
+        fewer than five)."""
+        blocks = sorted({self.FIRST_BLOCK, self.FIRST_BLOCK + min(4, self.n_blocks - 1)})
+        return (0, 4, 7, *blocks)
+
+    def stage_layers(self) -> tuple[int, ...]:
+        """Four stages a distilled student matches with its teacher (GAN Compression): the encoder's output, and the
+        outputs after a third, two thirds and all of the residual blocks (repeated for fewer than three blocks),
+        so that generators of different depths pair stage by stage; all have ``ngf * 4`` channels."""
+        encoder = self.FIRST_BLOCK - 1
+        return (encoder, *(encoder + max(1, round(k * self.n_blocks / 3)) for k in (1, 2, 3)))
+
+    def layer_channels(self, index: int) -> int:
+        """Channels of the output of ``model[index]`` (the last convolution up to it sets them)."""
+        channels = self.in_channels
+        for layer in self.model[: index + 1]:
+            if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d)):
+                channels = layer.out_channels
+        return channels
 
 
 @NETWORKS.register_family("resnet_<n>blocks", r"resnet_(?P<n_blocks>\d+)blocks",

@@ -186,6 +186,12 @@ class Task(ABC):
         return None
 
     @classmethod
+    def export_card(cls, config: TrainConfig, generator: str) -> dict[str, Any]:
+        """Fields the model card of an exported ``generator`` records besides the standard ones (where it came from,
+        what it is, how it was checked): a distilled student's teacher. None by default."""
+        return {}
+
+    @classmethod
     def loader_batch_size(cls, config: TrainConfig) -> int:
         """Items the data loader puts in one batch for one ``train_step`` (a WGAN critic takes several batches)."""
         return config.optim.batch_size
