@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Distillation benchmark: a compact student against its teacher, in quality and in live frames per second.
 
-The student is trained by `i2i distill TEACHER` for the given minutes (mobile_resnet_9blocks, ngf 16, batch norm,
-4 images a step: the command's defaults), exported with its batch norms on running statistics (folded into the
-convolutions by ONNX Runtime), and the teacher is exported as `i2i export` does. Both translate the 14 held-out
+The student is trained by `i2i distill TEACHER` for the given minutes at the constant learning rate
+(mobile_resnet_9blocks, ngf 16, batch norm, 4 images a step: the command's defaults), then resumed with `i2i train
+--resume` to finish that epoch and decay the rate linearly to its end over --decay-epochs more epochs. Both are
+exported as `i2i export` does (the student on its batch norms' running statistics, folded into the convolutions by
+ONNX Runtime); the teacher is the one the student's run records. Both translate the 14 held-out
 day images of datasets/gnome-day2night/val at the teacher's training size and are scored against the true night
 images (PSNR, SSIM; bench/pairs.py), and the student against the teacher's outputs. Then each runs through the
 whole `i2i webcam` pipeline in its own process at 256x256 (headless, `--report`; a video from the bundled sample,
@@ -11,7 +13,7 @@ or --video, delivered as a 60 frames/s camera would be), next to the model alone
 Targets (issue 17): the student at least 30 FPS through the pipeline on 2 CPU cores, and within 1.0 dB PSNR of its
 teacher against the true targets.
 
-    .venv/bin/python bench/distill.py --teacher runs/bench-unpaired/cut-s0          # 15 minutes of distillation
+    .venv/bin/python bench/distill.py --teacher runs/bench-unpaired/cut-s1  # 15 minutes, then 20 epochs of decay
     .venv/bin/python bench/distill.py --teacher runs/h2z --which G_A --minutes 30 --seconds 20
 """
 
@@ -33,7 +35,7 @@ from pairs import ROOT, compare, held_out_pairs, score_model
 from webcam import bundled_video, model_only_fps
 
 from i2i.deploy.export import export_run
-from i2i.engine.checkpoint import latest_checkpoint, load_checkpoint
+from i2i.engine.checkpoint import latest_checkpoint, load_checkpoint, resolve_checkpoint
 from i2i.images import read_image
 from i2i.infer import OnnxModel
 from i2i.models.macs import count_macs
@@ -55,6 +57,16 @@ def distill(args: argparse.Namespace) -> Path:
     start = time.monotonic()
     with open(args.out / f"{args.name}.log", "w") as log:
         subprocess.run(command, check=True, stdout=log, stderr=subprocess.STDOUT, env=env)
+        progress = load_checkpoint(latest_checkpoint(run), with_state=False).progress
+        print(f"  {progress.step} steps at the constant rate in {(time.monotonic() - start) / 60:.1f} min",
+              flush=True)
+        if args.decay_epochs:
+            # the rate stays for the epoch in progress, then falls linearly over the decay epochs
+            constant = progress.epoch + (1 if progress.batch else 0)
+            decay = [sys.executable, "-m", "i2i", "train", "--resume", str(run), "--n-epochs", str(constant),
+                     "--n-epochs-decay", str(args.decay_epochs), "--no-progress"]
+            print("student: " + " ".join(decay[2:]), flush=True)
+            subprocess.run(decay, check=True, stdout=log, stderr=subprocess.STDOUT, env=env)
     print(f"  trained {load_checkpoint(latest_checkpoint(run), with_state=False).progress.step} steps in "
           f"{(time.monotonic() - start) / 60:.1f} min", flush=True)
     return run
@@ -75,6 +87,8 @@ def main() -> None:
     parser.add_argument("--teacher", type=Path, default=ROOT / "runs" / "bench-unpaired" / "cut-s0")
     parser.add_argument("--which", help="the teacher's generator (default: its first)")
     parser.add_argument("--minutes", type=float, default=15.0, help="distillation minutes (default: 15)")
+    parser.add_argument("--decay-epochs", type=int, default=20, help="epochs of linear learning-rate decay after "
+                        "the minutes (default: 20; 0: none)")
     parser.add_argument("--name", default="student")
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "bench-distill")
     parser.add_argument("--threads", type=int, help="OMP_NUM_THREADS of the distillation run (default: torch's)")
@@ -85,11 +99,10 @@ def main() -> None:
     print(f"machine: {cpu_description()}, torch {torch.__version__}; load average before: "
           f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     student_run = distill(args)
-    teacher_run = args.teacher
     exports = args.out / "exports"
-    (student,) = export_run(student_run, out=exports / "student.onnx", batch_norm_stats="running", register=False,
-                            say=lambda _: None)
-    teacher_checkpoint = load_checkpoint(latest_checkpoint(teacher_run), with_state=False)
+    (student,) = export_run(student_run, out=exports / "student.onnx", register=False, say=lambda _: None)
+    teacher_run = Path(student.card["teacher"]["source"])  # the student's own teacher, also when it was kept
+    teacher_checkpoint = load_checkpoint(resolve_checkpoint(teacher_run), with_state=False)
     which = args.which or student.card["teacher"]["generator"]
     (teacher,) = export_run(teacher_run, which=which, out=exports / "teacher.onnx", register=False, say=lambda _: None)
     side = int(teacher.card["train_size"])

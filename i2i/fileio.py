@@ -11,9 +11,12 @@ import errno
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
+import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -133,6 +136,32 @@ def check_writable(path: str | os.PathLike[str], option: str) -> None:
     os.unlink(probe)
 
 
+OTHER_MACHINE_STALE_S = 24 * 3600  # a temporary file of another machine (shared disk) is left alone for a day
+
+
+def owner_tag() -> str:
+    """``HOST-PID`` for the names of temporary files: who is writing them, also on a disk shared by machines."""
+    host = re.sub(r"[^A-Za-z0-9]", "-", socket.gethostname()) or "host"
+    return f"{host}-{os.getpid()}"
+
+
+def owner_gone(tag: str, path: Path) -> bool:
+    """Whether the writer named by ``tag`` (``HOST-PID``, or a bare PID) has ended, so ``path`` is a leftover.
+
+    On this machine: its process no longer runs. Another machine's process cannot be asked (a cluster's shared
+    disk): its leftovers are removed once a day old.
+    """
+    host, _, pid = tag.rpartition("-")
+    if not pid.isdigit():
+        return False
+    if host in ("", owner_tag().rpartition("-")[0]):
+        return not process_alive(int(pid))
+    try:
+        return time.time() - path.stat().st_mtime > OTHER_MACHINE_STALE_S
+    except OSError:
+        return False
+
+
 def process_alive(pid: int) -> bool:
     """Whether process ``pid`` runs on this machine (True when unsure: it exists but is someone else's)."""
     try:
@@ -154,28 +183,77 @@ JOURNAL = "replace.json"
 
 def new_staging_folder(target: Path) -> Path:
     """A hidden folder beside ``target`` for files that will replace it (and its companions) together."""
-    return Path(tempfile.mkdtemp(prefix=f".{target.name}.{os.getpid()}.", suffix=STAGING_SUFFIX, dir=target.parent))
+    return Path(tempfile.mkdtemp(prefix=f".{target.name}.{owner_tag()}.", suffix=STAGING_SUFFIX, dir=target.parent))
 
 
 def replace_together(stage: Path, moves: list[tuple[str, Path]]) -> None:
     """Rename the files ``stage/NAME`` onto their targets as one unit (see above), in the order given."""
-    atomic_write_text(stage / JOURNAL, json.dumps([[name, os.fspath(target)] for name, target in moves]))
+    for name, _ in moves:  # the files' data is on disk before any rename can be (after a power loss)
+        fd = os.open(stage / name, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    # absolute targets: whoever completes an interrupted replacement may run in another working directory
+    atomic_write_text(stage / JOURNAL, json.dumps([[name, os.path.abspath(target)] for name, target in moves]))
     for name, target in moves:
         os.replace(stage / name, target)
     for folder in {target.parent for _, target in moves}:
         sync_folder(folder)
 
 
+def open_stage(target: Path) -> Path:
+    """A new staging folder beside ``target`` (its folder made), once the leftovers of killed writers there have
+    been completed or removed."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    finish_interrupted_replacements(target.parent)
+    return new_staging_folder(target)
+
+
+@contextlib.contextmanager
+def staged_files(target: Path) -> Iterator[Path]:
+    """A staging folder beside ``target`` for files that ``replace_together`` then puts in place as one unit;
+    removed (or completed, see ``close_stage``) when the block ends. Setting it up failing is a WriteError naming
+    ``target``."""
+    try:
+        stage = open_stage(target)
+    except OSError as e:
+        raise write_error(target, e) from e
+    try:
+        yield stage
+    finally:
+        close_stage(stage)
+
+
+def close_stage(stage: Path) -> None:
+    """Remove a staging folder. One whose replacement had begun (its journal written) but stopped on an error
+    between two renames is completed first; if that fails too, it stays for the next writer or reader to complete
+    (``finish_interrupted_replacements``), never leaving the targets a mix of old and new."""
+    if (stage / JOURNAL).is_file():
+        try:
+            _replay(stage)
+        except (OSError, ValueError):
+            return
+    shutil.rmtree(stage, ignore_errors=True)
+
+
+def _replay(stage: Path) -> None:
+    """Make the renames of ``stage``'s journal that have not been made."""
+    for staged, target in json.loads((stage / JOURNAL).read_text()):
+        # a journal of an earlier version may hold a relative path: the targets are beside the stage
+        destination = Path(target) if os.path.isabs(target) else stage.parent / Path(target).name
+        if (stage / staged).exists():
+            os.replace(stage / staged, destination)
+
+
 def finish_interrupted_replacements(folder: Path) -> None:
     """Complete (or, without a journal, discard) the staging folders in ``folder`` of processes that no longer run.
     Best effort: a folder that cannot be written is left as it is."""
     for stage in folder.glob(f".*{STAGING_SUFFIX}"):
-        pid = stage.name[: -len(STAGING_SUFFIX)].rsplit(".", 2)[-2]
-        if not pid.isdigit() or process_alive(int(pid)):
+        owner = stage.name[: -len(STAGING_SUFFIX)].rsplit(".", 2)[-2]
+        if not owner_gone(owner, stage):
             continue  # not one of ours, or its process is still writing
         with contextlib.suppress(OSError, ValueError):
             if (stage / JOURNAL).is_file():
-                for staged, target in json.loads((stage / JOURNAL).read_text()):
-                    if (stage / staged).exists():
-                        os.replace(stage / staged, target)
+                _replay(stage)
             shutil.rmtree(stage)

@@ -27,9 +27,10 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from i2i.app import ortweb
+from i2i.app.api import check_work_size
 from i2i.app.server import AppSettings, create_app
 from i2i.cli.main import main
-from i2i.errors import ConfigError
+from i2i.errors import ConfigError, DataError
 from i2i.images import decode_image, encode_image
 from i2i.infer import OnnxModel, Translator
 from i2i.report.html import CSP as REPORT_CSP
@@ -59,8 +60,8 @@ def test_pages_and_their_files(app_server: Any) -> None:
         assert headers["cross-origin-embedder-policy"] == "require-corp"
         html = body.decode()
         assert "http://" not in html and "https://" not in html  # nothing from another origin
-        for src in ("/static/style.css", "/static/common.js"):
-            assert src in html or src.endswith("common.js")
+        script = {"/": "translate", "/sample": "sample", "/live": "live", "/runs": "runs"}[path]
+        assert '"/static/style.css"' in html and f'src="/static/{script}.js"' in html  # its own style and script
     for name in ("translate.js", "live.js", "ortrun.js", "view.js", "zip.js", "ui.js", "common.js", "style.css",
                  "ort/ort.wasm.min.mjs", "ort/ort-wasm-simd-threaded.mjs", "ort/LICENSE"):
         status, headers, body = app_server.request("GET", f"/static/{name}")
@@ -111,6 +112,14 @@ def test_translate_gives_what_i2i_translate_gives(app_server: Any, app_home: Pat
     assert status == 200 and body == (app_layout["images"] / "b.jpg").read_bytes()
 
 
+def test_max_pixels_bounds_what_an_upscaler_makes() -> None:
+    """An x4 model's output counts against --max-pixels: 16 times the upload's pixels."""
+    check_work_size((300, 300), None, 4, 2_000_000, "ok.png")
+    with pytest.raises(DataError, match=r"^x.png: upscaled x4 it would be 2.6 megapixels, over the app's limit of "
+                                        r"2 \(--max-pixels\)"):
+        check_work_size((400, 400), None, 4, 2_000_000, "x.png")
+
+
 def test_bad_input_is_a_clear_4xx_and_the_server_keeps_serving(app_server: Any) -> None:
     good = encode_image(photo(32, 32), ".png")
     png = encode_image(photo(64, 64), ".png")
@@ -127,6 +136,9 @@ def test_bad_input_is_a_clear_4xx_and_the_server_keeps_serving(app_server: Any) 
         ("/api/translate?model=noise", good, 404, "no image-to-image model 'noise'"),
         ("/api/translate?model=unet&size=0", good, 400, "size 0: must be 1 or more"),
         ("/api/translate?model=unet&tile=abc", good, 400, "tile 'abc': expected a whole number"),
+        ("/api/translate?model=unet&tile=0", good, 400, "tile 0: must be 1 or more and at most 1024"),  # always tiles
+        ("/api/translate?model=unet&size=8192&name=s.png", good, 400,
+         "s.png: at size 8192 it would be 67.1 megapixels, over the app's limit of 2 (--max-pixels)"),
         ("/api/translate?model=unet&tile=32&overlap=40", good, 400, "--overlap 40: at most half the tile side"),
         ("/api/translate?model=fixed64&name=odd.png", good, 422, "odd.png: model fixed64 failed on this image"),
         ("/api/translate?model=unet&file=7", None, 400, "file 7: must be 0 or more and at most 1"),
@@ -372,7 +384,10 @@ def test_many_clients_at_once_and_disconnects_free_everything(app_server: Any) -
 
 
 def test_settings_that_cannot_work_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    for argv, message in ((["--port", "70000"], "--port 70000: choose 0-65535"),
+    (tmp_path / "junk.pem").write_text("not a certificate")
+    junk = ["--ssl-certfile", str(tmp_path / "junk.pem"), "--ssl-keyfile", str(tmp_path / "junk.pem")]
+    for argv, message in ((junk, "junk.pem: not a certificate and its key"),
+                          (["--port", "70000"], "--port 70000: choose 0-65535"),
                           (["--workers", "0"], "--workers 0: must be a positive number"),
                           (["--max-upload-mb", "nan"], "--max-upload-mb nan: must be a positive number"),
                           (["--folder", str(tmp_path / "no")], "no such folder"),

@@ -105,6 +105,20 @@ def test_an_exported_student_is_scored_on_a_folder_without_its_teacher(teacher: 
     assert score.paired and score.direction == "AtoB" and {"PSNR", "SSIM", "LPIPS"} <= set(score.metrics)
 
 
+def test_a_teacher_named_by_a_relative_path_is_found_from_another_directory(teacher: Path, tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The run records its teacher's absolute path: export and resume work from wherever they are run."""
+    monkeypatch.chdir(teacher.parent)
+    run = train(student_config(Path(teacher.name), tmp_path, "relative", 1), progress_bar=False).run_dir
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    (exported,) = export_run(run, out=tmp_path / "relative.onnx", batch_norm_stats="running", register=False,
+                             say=lambda _: None)
+    assert exported.card["teacher"]["source"] == str(latest_checkpoint(teacher).resolve())
+    assert resume(run, {"run": {"max_steps": 2}}, progress_bar=False).progress.step == 2
+
+
 def test_cyclegans_second_generator_and_a_teacher_that_changed(teacher: Path, tmp_path: Path,
                                                                unpaired_sample: Path) -> None:
     backwards = student_config(teacher, tmp_path, "b", 2, method={"which": "G_B"})
@@ -130,6 +144,12 @@ def test_a_pix2pix_teacher_on_paired_data(tmp_path: Path) -> None:
     unet = tiny_teacher(tmp_path, SAMPLE, task="pix2pix", data={"max_dataset_size": 8})
     config = student_config(unet, tmp_path, "p", 2)
     assert set(task_class("distill").network_specs(config)) == {"G", "D"}
+    # the batch-norm teacher runs as it exports: each image on its own statistics, not on the student's batch
+    task = task_class("distill")(config, torch.device("cpu"))
+    images = torch.rand(4, 3, 32, 32) * 2 - 1
+    with torch.no_grad(), inference_mode(task.teacher, "batch"):
+        alone = torch.cat([task.teacher(image[None]) for image in images])
+    assert torch.allclose(task.teach(images)[0], alone, atol=1e-5)
     run = train(config, progress_bar=False).run_dir
     last = read_metrics(run / "metrics.jsonl", "val")[-1][1]
     assert {"L1_teacher", "PSNR_teacher", "L1", "PSNR", "SSIM"} <= set(last)

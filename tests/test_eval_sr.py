@@ -65,3 +65,16 @@ def test_an_exported_sr_model_is_scored_offline(offline: list[str], sr_run: Path
     assert main(["eval", "--model", str(tmp_path / "sr.onnx"), "--data", str(SR_SAMPLE), "--size", "64",
                  *FAST]) == 2
     assert "--size" in capsys.readouterr().err
+
+
+def test_a_split_a_div2k_folder_lacks_is_refused(tmp_path: Path) -> None:
+    """DIV2K has train and valid only: `--split test` on it is one line, not the valid images scored as "test"."""
+    from test_sr_data import div2k
+
+    from i2i.errors import DataError
+    from i2i.tasks.sr import _eval_sources
+
+    root = div2k(tmp_path / "d")
+    assert [s.hr.name for s in _eval_sources(root, "div2k", 4, "train")[0]] == ["0001.png", "0002.png"]
+    with pytest.raises(DataError, match=r"--split test: .* is a DIV2K folder, whose splits are train and valid"):
+        _eval_sources(root, "div2k", 4, "test")

@@ -4,6 +4,7 @@ saves at the step it stopped, says how to resume and exits with the conventional
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
@@ -21,11 +22,12 @@ FLAGS = ["--netG", "unet_32", "--ngf", "4", "--ndf", "4", "--load-size", "36", "
          "2", "--val-images", "0", "--log-every", "1", "--sample-every", "0", "--max-steps", "100000", "--no-progress"]
 
 
-def start(tmp_path: Path, workers: int, **popen: object) -> subprocess.Popen[str]:
-    """`i2i train` as a shell starts it: its own process group, signals at their default actions."""
+def start(tmp_path: Path, workers: int, ignored: tuple[int, ...] = (), **popen: object) -> subprocess.Popen[str]:
+    """`i2i train` as a shell starts it: its own process group, signals at their default actions (but ``ignored``,
+    as `nohup` ignores SIGHUP)."""
     def as_a_shell() -> None:
         for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE):
-            signal.signal(number, signal.SIG_DFL)
+            signal.signal(number, signal.SIG_IGN if number in ignored else signal.SIG_DFL)
 
     command = [sys.executable, "-m", "i2i", "train", "pix2pix", "--data", str(SAMPLE), "--out", str(tmp_path),
                "--name", "s", "--num-workers", str(workers), *FLAGS]
@@ -72,6 +74,41 @@ def test_sigterm_and_sighup_save_like_ctrl_c(tmp_path: Path, number: int, status
     assert saved_step(tmp_path, out) >= 2
     assert f"continue    i2i train --resume {tmp_path / 's'}" in out
     assert f"{signal.Signals(number).name}: stopping after this step" in err
+
+
+def test_a_signal_the_caller_ignores_stays_ignored(tmp_path: Path) -> None:
+    """`nohup i2i train ... &` and a logout: SIGHUP is ignored as nohup asked, so training goes on."""
+    process = start(tmp_path, workers=0, ignored=(signal.SIGHUP,))
+    wait_for_steps(tmp_path, process, 2)
+    os.killpg(process.pid, signal.SIGHUP)
+    steps = (tmp_path / "s" / "metrics.jsonl").read_text().count('"train"')
+    wait_for_steps(tmp_path, process, steps + 3)  # still training
+    os.killpg(process.pid, signal.SIGTERM)
+    out, err = finish(process)
+    assert process.returncode == 143 and "SIGHUP" not in err, err[-2000:]
+    assert saved_step(tmp_path, out) >= steps + 3
+
+
+def test_text_still_buffered_when_the_pipe_fails_reaches_stderr() -> None:
+    """The summary printed just before a flush that meets a closed pipe is not lost: it goes to stderr."""
+    from i2i.engine.console import guarded_console
+
+    class Pipe(io.StringIO):  # buffers what it is given; its reader has gone
+        def flush(self) -> None:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    terminal, lost = io.StringIO(), []
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = Pipe(), terminal
+    try:
+        with guarded_console(lambda: lost.append(True)):
+            print("interrupted at step 7")
+            print("continue    i2i train --resume runs/x", flush=True)
+            print("after")
+    finally:
+        sys.stdout, sys.stderr = saved
+    assert lost == [True]
+    assert terminal.getvalue() == "interrupted at step 7\ncontinue    i2i train --resume runs/x\nafter\n"
 
 
 def test_a_closed_stdout_stops_with_a_save(tmp_path: Path) -> None:
@@ -138,6 +175,8 @@ def test_sigterm_under_torchrun_saves_on_every_rank(tmp_path: Path, unpaired_sam
     assert saved.progress.step == int(line.split()[3]) and len(saved.state["ranks"]) == 1, err[-3000:]
     assert "continue    torchrun --nproc-per-node 2 -m i2i train --resume runs/t" in out, out
     assert "Traceback" not in out
+    # torchrun itself ends in a SignalException traceback of its own frames; none comes from i2i's ranks
+    assert f'File "{Path(__file__).resolve().parent.parent / "i2i"}' not in err, err[-3000:]
 
 
 def test_resuming_on_another_number_of_processes_names_both(tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -162,3 +201,17 @@ def test_resuming_on_another_number_of_processes_names_both(tmp_path: Path, caps
     resume(run, {"run": {"max_steps": 2}}, progress_bar=False)
     out = capsys.readouterr().out
     assert "the run was saved with 2 process(es) and continues with 1" in out, out
+
+
+def test_ranks_agree_on_a_signal_over_a_closed_console() -> None:
+    """One rank's `| tee` died (SIGPIPE, 13) while another got Ctrl-C (2): the job reports Ctrl-C, whatever the
+    order (the vote used to keep the highest number, 13)."""
+    from i2i.engine.distributed import Distributed, StopVote
+
+    for ballots, expected in (((signal.SIGPIPE, signal.SIGINT), signal.SIGINT),
+                              ((signal.SIGINT, signal.SIGPIPE), signal.SIGINT),
+                              ((signal.SIGPIPE, 0), signal.SIGPIPE), ((signal.SIGINT, signal.SIGTERM), signal.SIGTERM)):
+        vote = StopVote(Distributed())
+        for number in ballots:
+            vote.update(number)
+        assert vote.agreed and vote.signal == expected, ballots

@@ -8,6 +8,7 @@ Every problem is a one-line message in JSON with a 4xx status; the server keeps 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from .. import __version__
 from ..errors import ConfigError, DataError, I2IError, ModelError
 from ..images import decode_image, encode_image
 from ..infer.files import describe
-from ..infer.translate import Translator
+from ..infer.translate import AUTO_TILE, Translator
 from ..report.html import CSP as REPORT_CSP
 from . import ortweb
 from .catalog import GENERATE, TRANSLATE
@@ -34,6 +35,7 @@ PAGES = {"/": "translate.html", "/sample": "sample.html", "/live": "live.html", 
 MEDIA_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
                ".mjs": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
                ".wasm": "application/wasm", ".png": "image/png", ".json": "application/json", "": "text/plain"}
+UPLOAD_TIMEOUT = 300.0  # seconds a request body may take to arrive: a client that trickles cannot hold a place
 MAX_SAMPLES = 256
 MAX_WALK = 32
 ALPHA_OUT = (".png", ".webp")
@@ -67,6 +69,8 @@ def answers(handler: Callable[[Request], Any]) -> Callable[[Request], Any]:
             return problem(e)
         except ClientDisconnect:  # the client went away mid-upload: nobody to answer, nothing kept
             return Response(status_code=400)
+        except asyncio.TimeoutError:
+            return JSONResponse({"error": f"the upload took over {UPLOAD_TIMEOUT:g} s; try again"}, status_code=408)
         except Exception as e:  # a bug: the user gets one line, the console the details
             import traceback
 
@@ -91,7 +95,8 @@ def number(request: Request, name: str, low: int, high: int | None = None, defau
     except ValueError:
         raise ConfigError(f"{name} '{text[:20]}': expected a whole number") from None
     if value < low or (high is not None and value > high):
-        raise ConfigError(f"{name} {value}: must be {low} or more" + (f" and at most {high}" if high else ""))
+        raise ConfigError(f"{name} {value}: must be {low} or more" + (f" and at most {high}" if high is not None
+                                                                        else ""))
     return value
 
 
@@ -203,8 +208,10 @@ def translate_bytes(state: Any, data: bytes, name: str, model_name: str, size: i
     """Decode (with the bomb guard), translate as `i2i translate` does, encode in the input's format."""
     if not data:
         raise DataError(f"{name}: the file is empty (0 bytes)")
-    image = decode_image(data, name, state.settings.max_pixels)
+    limit = state.settings.max_pixels
+    image = decode_image(data, name, limit)
     model = state.catalog.translator_model(model_name)
+    check_work_size(image.shape[:2], size, model.info.scale, limit, name)
     translator = Translator(model, size=size, tile=tile, overlap=overlap)
     with state.model_slots:
         start = time.perf_counter()
@@ -224,6 +231,23 @@ def translate_bytes(state: Any, data: bytes, name: str, model_name: str, size: i
                       (output.shape[1], output.shape[0]))
 
 
+def check_work_size(shape: tuple[int, int], size: int | None, scale: int, limit: int, name: str) -> None:
+    """Refuse an image whose resized input (``size``) or output (``scale`` times larger) would exceed ``limit``
+    pixels: --max-pixels bounds what a request makes, not only what it sends."""
+    height, width = shape
+    if size:
+        factor = size / min(height, width)
+        work = max(1, round(width * factor)) * max(1, round(height * factor))
+        if work > limit:
+            raise DataError(f"{name}: at size {size} it would be {work / 1e6:.1f} megapixels, over the app's limit "
+                            f"of {limit / 1e6:g} (--max-pixels); give a smaller size")
+    out = height * width * scale * scale
+    if out > limit:
+        raise DataError(f"{name}: upscaled x{scale} it would be {out / 1e6:.1f} megapixels, over the app's limit of "
+                        f"{limit / 1e6:g} (--max-pixels); upscale a smaller image or start the app with a larger "
+                        "--max-pixels")
+
+
 async def translate(request: Request) -> Response:
     """POST the image as the body (or ?file=N, an image of --folder); the translated image comes back."""
     state = state_of(request)
@@ -231,28 +255,44 @@ async def translate(request: Request) -> Response:
     # an unknown model is refused before the upload is read
     entry = await state.light(lambda: state.catalog.get(model_name, TRANSLATE))
     size = number(request, "size", 1, 8192)
-    tile = number(request, "tile", 0, 8192)
+    # the app always tiles large images (automatically, or at most 1024-pixel tiles): tiles bound ONNX Runtime's
+    # memory whatever the client asks
+    tile = number(request, "tile", 1, AUTO_TILE)
     # the defaults of `i2i translate` (64) and, for a model that upscales, of `i2i upscale` (16)
     overlap = number(request, "overlap", 0, 4096, default=64 if entry.meta.get("scale", "1") == "1" else 16)
     limit = int(state.settings.max_upload_mb * 1e6)
     async with state.upload_slots():
         state.counters.change("uploads", 1)
         try:
-            index = number(request, "file", 0, len(state.folder_images) - 1) if "file" in request.query_params \
-                else None
+            index = None
+            if "file" in request.query_params:
+                if not state.folder_images:
+                    raise NotFound("no folder of images here (start the app with --folder DIR)")
+                index = number(request, "file", 0, len(state.folder_images) - 1)
             if index is not None:
                 path = state.folder_images[index]
                 name = path.name
-                data = await state.light(path.read_bytes)
+                data = await state.light(lambda: read_folder_image(path, limit))
             else:
                 name = safe_file_name(request.query_params.get("name", "image"))
-                data = await read_upload(request, limit)
+                data = await asyncio.wait_for(read_upload(request, limit), UPLOAD_TIMEOUT)
             result = await state.run(lambda: translate_bytes(state, data, name, model_name, size, tile, overlap))
         finally:
             state.counters.change("uploads", -1)
     return Response(result.data, media_type=result.media_type, headers={
         "content-disposition": f'attachment; filename="{result.file_name}"', "cache-control": "no-store",
         "x-i2i-model-ms": f"{result.model_ms:.2f}", "x-i2i-size": f"{result.size[0]}x{result.size[1]}"})
+
+
+def read_folder_image(path: Path, limit: int) -> bytes:
+    """An image of --folder, read whole as an upload would be (and held to the same size limit)."""
+    try:
+        if path.stat().st_size > limit:
+            raise TooLarge(f"{path.name}: {path.stat().st_size / 1e6:.1f} MB, over the limit of {limit / 1e6:g} MB "
+                           "(--max-upload-mb)")
+        return path.read_bytes()
+    except OSError as e:
+        raise NotFound(f"{path.name}: cannot be read from the folder ({e.strerror or e})") from None
 
 
 async def folder_image(request: Request) -> Response:
@@ -269,8 +309,13 @@ async def folder_image(request: Request) -> Response:
 async def sample(request: Request) -> Response:
     """POST {"model", "count", "seed", "label", "walk": {"rows", "steps"}}: the grid as PNG."""
     state = state_of(request)
+    async with state.upload_slots():  # a sample request holds a place as an upload does, so they cannot pile up
+        return await _sample(state, request)
+
+
+async def _sample(state: Any, request: Request) -> Response:
     try:
-        body = json.loads(await read_upload(request, 65536) or b"{}")
+        body = json.loads(await asyncio.wait_for(read_upload(request, 65536), UPLOAD_TIMEOUT) or b"{}")
     except ValueError:
         raise ConfigError("the request is not JSON") from None
     if not isinstance(body, dict):

@@ -179,4 +179,5 @@ class Catalog:
             return session
 
     def open_sessions(self) -> int:
+        """Sessions in the cache (at most ``keep``; a live socket keeps its own open after it leaves the cache)."""
         return len(self._sessions)

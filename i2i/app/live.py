@@ -27,6 +27,7 @@ from ..infer.translate import Translator
 from ..live.capture import Frame, FrameSlot
 from ..live.session import default_side
 from ..live.view import FITS, fit
+from .api import ModelFailed
 from .catalog import TRANSLATE
 
 MAX_FRAME_BYTES = 8 * 2**20
@@ -36,10 +37,12 @@ SEND_TIMEOUT = 30.0  # seconds a client may take to accept a result before the s
 
 
 def live_route() -> WebSocketRoute:
+    """The Live page's socket."""
     return WebSocketRoute("/ws/live", live)
 
 
 async def live(websocket: WebSocket) -> None:
+    """One live client: its options checked, then frames in and results out until it goes."""
     state = websocket.app.state.i2i
     await websocket.accept()
     params = websocket.query_params
@@ -57,41 +60,50 @@ async def live(websocket: WebSocket) -> None:
         return
     state.counters.change("live", 1)
     slot = FrameSlot(drop_stale=True)
+    loop = asyncio.get_running_loop()
+    worker_done = asyncio.Event()
     worker: threading.Thread | None = None
     try:
-        model = await state.light(lambda: state.catalog.translator_model(entry.name))
+        try:
+            model = await state.light(lambda: state.catalog.translator_model(entry.name))
+        except I2IError:
+            raise
+        except Exception as e:  # ONNX Runtime could not open the file: one line, the server goes on
+            raise ModelFailed(f"model {entry.name} could not be opened ({describe(e)})") from None
         side = round_up(size or default_side(model.info.scale, model.info.train_size), model.info.size_multiple)
         translator = Translator(model, tile=0)
         await websocket.send_json({"ready": True, "model": entry.name, "side": side, "provider": model.provider,
                                    "scale": model.info.scale})
-        loop = asyncio.get_running_loop()
-        worker = threading.Thread(target=_translate_frames, name="i2i-live", daemon=True,
-                                  args=(state, slot, translator, side, mode, websocket, loop))
+        worker = threading.Thread(target=_worker, name="i2i-live", daemon=True,
+                                  args=(state, slot, translator, side, mode, websocket, loop, worker_done))
         worker.start()
         index = 0
         while True:
-            message = await websocket.receive()
+            try:
+                message = await websocket.receive()
+            except (WebSocketDisconnect, RuntimeError):  # the client went away mid-message: a goodbye
+                break
             if message["type"] == "websocket.disconnect":
                 break
             data = message.get("bytes")
             if data is None:
                 continue  # text messages carry nothing the server needs
             if len(data) > MAX_FRAME_BYTES:
-                await websocket.send_json({"error": f"a frame of {len(data) / 1e6:.1f} MB is over the "
+                await _try_send(websocket, {"error": f"a frame of {len(data) / 1e6:.1f} MB is over the "
                                                     f"{MAX_FRAME_BYTES / 2**20:.0f} MB limit"})
                 break
             # the encoded frame, as bytes in an array: decoded by the worker, never here on the event loop
             slot.put(Frame(np.frombuffer(data, np.uint8), index, time.perf_counter()))
             index += 1
-    except (WebSocketDisconnect, RuntimeError):
-        pass  # the client went away mid-message: the same as a goodbye
     except I2IError as e:
         await _try_send(websocket, {"error": str(e)})
     finally:
         slot.close("client left")
-        state.counters.change("live", -1)
-        if worker is not None:
-            await asyncio.get_running_loop().run_in_executor(None, worker.join, SEND_TIMEOUT)
+        if worker is None:
+            state.counters.change("live", -1)
+        else:  # the worker gives its place back itself when it ends (after the frame in hand); no thread waits
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(worker_done.wait(), SEND_TIMEOUT)
         with contextlib.suppress(RuntimeError, WebSocketDisconnect):  # already closed, or the client is gone
             await websocket.close()
 
@@ -102,6 +114,18 @@ def _side(text: str) -> int | None:
     if not text.isdigit() or not 1 <= int(text) <= MAX_SIDE:
         raise ConfigError(f"size {text[:10]}: a side from 1 to {MAX_SIDE} pixels")
     return int(text)
+
+
+def _worker(state: Any, slot: FrameSlot, translator: Translator, side: int, mode: str, websocket: WebSocket,
+            loop: asyncio.AbstractEventLoop, done: asyncio.Event) -> None:
+    """A live socket's thread: translate frames until the socket ends, then free its --max-live place and say so
+    (so --max-live counts running workers, also one still finishing a slow frame)."""
+    try:
+        _translate_frames(state, slot, translator, side, mode, websocket, loop)
+    finally:
+        state.counters.change("live", -1)
+        with contextlib.suppress(RuntimeError):  # the event loop has already ended (the app stopped)
+            loop.call_soon_threadsafe(done.set)
 
 
 def _translate_frames(state: Any, slot: FrameSlot, translator: Translator, side: int, mode: str,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import math
 import socket
+import ssl
 import sys
 import threading
 from collections.abc import Callable
@@ -55,7 +56,7 @@ class AppSettings:
             raise ConfigError(f"--port {self.port}: choose 0-65535 (0: any free port)")
         for flag, value in (("--max-upload-mb", self.max_upload_mb), ("--max-pixels", self.max_pixels),
                             ("--workers", self.workers), ("--max-live", self.max_live),
-                            ("--keep-models", self.keep_models), ("--pending-uploads", self.pending_uploads)):
+                            ("keep_models", self.keep_models), ("pending_uploads", self.pending_uploads)):
             if not (math.isfinite(value) and value > 0):  # NaN compares false with everything
                 raise ConfigError(f"{flag} {value}: must be a positive number")
         if self.folder is not None and not self.folder.is_dir():
@@ -65,6 +66,13 @@ class AppSettings:
         for path in (self.ssl_certfile, self.ssl_keyfile):
             if path is not None and not path.is_file():
                 raise ConfigError(f"{path}: no such file")
+        if self.ssl_certfile is not None:
+            try:  # as uvicorn will load them, so a bad file is one line here rather than its traceback later
+                ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(self.ssl_certfile,
+                                                                                    self.ssl_keyfile)
+            except (ssl.SSLError, OSError) as e:
+                raise ConfigError(f"--ssl-certfile {self.ssl_certfile} / --ssl-keyfile {self.ssl_keyfile}: not a "
+                                  f"certificate and its key ({e.strerror or e.reason or e})") from None
 
     @property
     def loopback(self) -> bool:

@@ -17,10 +17,10 @@ EXAMPLES = """examples:
 
 FID and KID use Inception v3 with TensorFlow's 2015 weights on uint8 images resized to 299 with TensorFlow 1's
 bilinear filter, as torch-fidelity computes them (stock pytorch-fid, with the same weights, resizes with torch's
-bilinear filter and scales inputs as 2x-1, so its FIDs differ slightly); LPIPS is v0.1. Their weights are
-fetched once into I2I_HOME (or from --mirror / I2I_MODEL_MIRROR), or given with --weights FILE; PSNR and SSIM
-need none. Reference-set features are cached by content. A run's result is also recorded in RUN/eval.json for
-`i2i report` (unless the run folder cannot be written)."""
+bilinear filter and scales inputs as 2x-1, so its FIDs differ by an amount not measured here); LPIPS is v0.1.
+Their weights are fetched once into I2I_HOME (or from --mirror / I2I_MODEL_MIRROR), or given with --weights FILE;
+PSNR and SSIM need none. Reference-set features are cached by content. A run's result is also recorded in
+RUN/eval.json for `i2i report` (unless the run folder cannot be written)."""
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -31,6 +31,14 @@ class Option:
     choices: tuple[Any, ...] | None
     metavar: str | None
     defaults: dict[str, Any]  # task -> default, for the tasks that have this option
+    helps: dict[str, list[str]] = dataclasses.field(default_factory=dict)  # help text -> the tasks it is theirs
+
+    @property
+    def help_text(self) -> str:
+        """The help, or each task's own when the tasks sharing the flag describe it differently."""
+        if len(self.helps) <= 1:
+            return self.help
+        return "; ".join(f"{', '.join(tasks)}: {text}" for text, tasks in self.helps.items())
 
     @property
     def dest(self) -> str:
@@ -50,14 +58,15 @@ def collect_options(defaults: dict[str, TrainConfig], unused: dict[str, frozense
                 if f"{section}.{f.name}" in skip:
                     continue
                 flag = flag_of(f)
+                bounds = range_text(f)
+                help_text = f.metadata.get("help", "") + (f"; {bounds}" if bounds else "")
                 if flag not in options:
-                    bounds = range_text(f)
-                    help_text = f.metadata.get("help", "") + (f"; {bounds}" if bounds else "")
                     options[flag] = Option(flag, section, f.name, hints[f.name], help_text,
                                            field_choices(type(obj), f.name), f.metadata.get("metavar"), {})
                 elif options[flag].choices and hints[f.name] != options[flag].kind:
                     _widen_choices(options[flag], field_choices(type(obj), f.name) or ())
                 options[flag].defaults[task] = getattr(obj, f.name)
+                options[flag].helps.setdefault(help_text, []).append(task)
     return list(options.values())
 
 
@@ -96,7 +105,7 @@ def add_options(parser: argparse.ArgumentParser, options: list[Option], tasks: l
     """Add every option, grouped by section, with ``default=SUPPRESS`` so only given flags are parsed."""
     groups = {s: parser.add_argument_group(f"{SECTION_TITLES[s]} options") for s in SECTIONS}
     for option in options:
-        help_text = f"{option.help} ({_default_text(option, tasks)})".replace("%", "%%")
+        help_text = f"{option.help_text} ({_default_text(option, tasks)})".replace("%", "%%")
         kwargs: dict[str, Any] = {"dest": option.dest, "default": argparse.SUPPRESS, "help": help_text}
         if option.kind is bool:
             kwargs["action"] = argparse.BooleanOptionalAction

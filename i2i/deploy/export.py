@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import datetime
 import json
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -24,10 +23,9 @@ from ..engine.checkpoint import load_checkpoint, resolve_checkpoint
 from ..errors import ConfigError, DataError, I2IError, WriteError
 from ..fileio import (
     atomic_write_text,
-    finish_interrupted_replacements,
-    new_staging_folder,
     replace_together,
     sha256_of,
+    staged_files,
     write_error,
 )
 from ..hub.store import NAME, ModelStore
@@ -83,10 +81,15 @@ class ExportRequest:
 
 
 def export_run(source: str | Path, which: str | None = None, out: str | Path | None = None, name: str | None = None,
-               opset: int = OPSET, fp16: bool = False, int8: bool = False, batch_norm_stats: BatchNormStats = "batch",
-               calibration: str | Path | None = None, register: bool = True, store: ModelStore | None = None,
+               opset: int = OPSET, fp16: bool = False, int8: bool = False,
+               batch_norm_stats: BatchNormStats | None = None, calibration: str | Path | None = None,
+               register: bool = True, store: ModelStore | None = None,
                say: Callable[[str], None] = print) -> list[Exported]:
-    """Export a generator of a training run (a run folder or a checkpoint file) to ONNX."""
+    """Export a generator of a training run (a run folder or a checkpoint file) to ONNX.
+
+    ``batch_norm_stats``: how batch norms run in the file; None as the method runs its generators at test time
+    (``Task.inference_stats``: each image's own statistics for the translation GANs, the running averages for a
+    distilled student or SRResNet)."""
     require_torch()
     if name is not None and not NAME.match(name):
         raise ConfigError(f"--name '{name}': a model name is letters, digits, '_', '-' and '.', starting with a "
@@ -115,7 +118,7 @@ def export_run(source: str | Path, which: str | None = None, out: str | Path | N
         written, card, check = export_latent(plan, name, target, opset, register, store, card, say)
         return [Exported(name, written, card, check, register)]
     info = model_info(config.task, spec, net, config.data.crop_size, task.generator_direction(config, which),
-                      batch_norm_stats, task.value_range)
+                      batch_norm_stats or task.inference_stats, task.value_range)
     images = _run_images(config, which, say)
     calibration_images = _folder_images(Path(calibration)) if calibration else images
     card = {**origin, "licence": "as the training data allows", **task.export_card(config, which)}
@@ -135,7 +138,9 @@ def export_network(net: Any, info: ModelInfo, request: ExportRequest, images: li
     test_net = inference_network(net, info.batch_norm_stats)  # type: ignore[arg-type]
     inputs = np.concatenate([model_input(im, info) for im in images[:MAX_CHECK_IMAGES]])
     out = request.out
-    with _staging(out) as stage:
+    # staged beside `out`, named after this process, so that a killed export is completed (or removed) by the
+    # next export into the folder or the next reader of the model (fileio.finish_interrupted_replacements)
+    with staged_files(out) as stage:
         written: list[tuple[str, Path, ModelInfo, str]] = []  # name, final path, info, check
         fp32 = stage / out.name
         with _writing(out):
@@ -184,24 +189,6 @@ def export_network(net: Any, info: ModelInfo, request: ExportRequest, images: li
             replace_together(stage, [(path.name, path) for path in files])
     return [_finish(request, name, path, variant_info, variant_check, card, say)
             for (name, path, variant_info, variant_check), card in zip(written, cards, strict=True)]
-
-
-@contextlib.contextmanager
-def _staging(out: Path) -> Iterator[Path]:
-    """A hidden folder beside ``out`` for the files of one export; removed with whatever is left in it.
-
-    Its name holds the exporting process's id, so that the folders of a killed export (SIGKILL, power loss) are
-    told from those of one still running: the next export into the same folder completes one killed while moving
-    its files into place, and removes the others (``fileio.finish_interrupted_replacements``).
-    """
-    with _writing(out):
-        out.parent.mkdir(parents=True, exist_ok=True)
-        finish_interrupted_replacements(out.parent)
-        stage = new_staging_folder(out)
-    try:
-        yield stage
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
 
 
 @contextlib.contextmanager

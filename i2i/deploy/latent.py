@@ -20,7 +20,7 @@ import torch
 
 from .. import __version__
 from ..errors import I2IError
-from ..fileio import atomic_path, atomic_write_text, sha256_of
+from ..fileio import atomic_write_text, replace_together, sha256_of, staged_files, write_error
 from ..hub.store import ModelStore
 from ..tasks.base import ExportPlan
 from .onnx_export import OPSET
@@ -59,28 +59,37 @@ def export_latent(plan: ExportPlan, name: str, out: Path, opset: int = OPSET, re
     for key, value in meta.items():
         model.metadata_props.add(key=f"i2i.{key}", value=str(value))
     onnx.checker.check_model(model)
-    with atomic_path(out, suffix=".onnx") as tmp:
-        onnx.save_model(model, str(tmp))
-    # parity on inputs the trace never saw, at another batch size
-    generator = torch.Generator().manual_seed(0)
-    inputs = tuple(_random_like(x, 5, generator) for x in plan.example)
-    with torch.no_grad():
-        expected = plan.module(*inputs)
-    expected = expected if isinstance(expected, tuple) else (expected,)
-    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
-    got = session.run(plan.output_names, {n: x.numpy() for n, x in zip(plan.input_names, inputs, strict=True)})
-    error = max(float(np.abs(g - e.numpy()).max()) for g, e in zip(got, expected, strict=True))
-    if error > TOLERANCE:
-        out.unlink(missing_ok=True)
-        raise I2IError(f"{out}: ONNX Runtime and PyTorch differ by {error:.2e} (over {TOLERANCE:g}); the export "
-                       "was removed")
-    check = f"max |ONNX - PyTorch| = {error:.1e} on 5 random inputs"
-    card = {"name": name, **(card or {}), **{k: v for k, v in plan.metadata.items() if k != "classes"},
-            "classes": json.loads(plan.metadata.get("classes", "[]")), "inputs": plan.input_names,
-            "outputs": plan.output_names, "check": check, "sha256": sha256_of(out), "bytes": out.stat().st_size,
-            "i2i_version": __version__,
-            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
-    atomic_write_text(out.with_suffix(".json"), json.dumps(card, indent=2) + "\n")
+    card_path = out.with_suffix(".json")
+    with staged_files(out) as stage:  # the model and its card replace an earlier export together, or not at all
+        staged = stage / out.name
+        try:
+            onnx.save_model(model, str(staged))
+        except OSError as e:
+            raise write_error(out, e) from e
+        # parity on inputs the trace never saw, at another batch size
+        generator = torch.Generator().manual_seed(0)
+        inputs = tuple(_random_like(x, 5, generator) for x in plan.example)
+        with torch.no_grad():
+            expected = plan.module(*inputs)
+        expected = expected if isinstance(expected, tuple) else (expected,)
+        session = ort.InferenceSession(str(staged), providers=["CPUExecutionProvider"])
+        got = session.run(plan.output_names, {n: x.numpy() for n, x in zip(plan.input_names, inputs, strict=True)})
+        del session
+        error = max(float(np.abs(g - e.numpy()).max()) for g, e in zip(got, expected, strict=True))
+        if error > TOLERANCE:
+            raise I2IError(f"{out}: ONNX Runtime and PyTorch differ by {error:.2e} (over {TOLERANCE:g}); nothing "
+                           "was written")
+        check = f"max |ONNX - PyTorch| = {error:.1e} on 5 random inputs"
+        card = {"name": name, **(card or {}), **{k: v for k, v in plan.metadata.items() if k != "classes"},
+                "classes": json.loads(plan.metadata.get("classes", "[]")), "inputs": plan.input_names,
+                "outputs": plan.output_names, "check": check, "sha256": sha256_of(staged),
+                "bytes": staged.stat().st_size, "i2i_version": __version__,
+                "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+        try:
+            atomic_write_text(stage / card_path.name, json.dumps(card, indent=2) + "\n")
+            replace_together(stage, [(out.name, out), (card_path.name, card_path)])
+        except OSError as e:
+            raise write_error(out, e) from e
     if register:
         (store or ModelStore()).add(name, out, card)
     say(f"{out}  ({out.stat().st_size / 1e6:.1f} MB): {check}" + (f"; registered as '{name}'" if register else ""))

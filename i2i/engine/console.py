@@ -18,18 +18,28 @@ from typing import Any, TextIO
 
 
 class _Guarded:
-    """A text stream that, on its first failed write or flush, turns to ``fallback`` (None: drops the text)."""
+    """A text stream that, on its first failed write or flush, turns to ``fallback`` (None: drops the text).
+
+    The text written since the last flush that succeeded is kept (its last ``KEEP`` characters), since it may
+    still sit in the stream's buffer when the pipe fails: it goes to ``fallback`` first, so a summary printed
+    just before the failing flush is not lost."""
+
+    KEEP = 65536
 
     def __init__(self, stream: TextIO, fallback: _Guarded | None, on_lost: Callable[[], None]) -> None:
         self.stream, self.fallback, self.on_lost = stream, fallback, on_lost
         self.lost = False
+        self.unflushed = ""
 
     def write(self, text: str) -> int:
         if not self.lost:
             try:
-                return self.stream.write(text)
+                written = self.stream.write(text)
             except OSError:
                 self._lose()
+            else:
+                self.unflushed = (self.unflushed + text)[-self.KEEP:]
+                return written
         if self.fallback is not None:
             self.fallback.write(text)
         return len(text)
@@ -43,6 +53,8 @@ class _Guarded:
             self.stream.flush()
         except OSError:
             self._lose()
+        else:
+            self.unflushed = ""
 
     def _lose(self) -> None:
         self.lost = True
@@ -50,6 +62,9 @@ class _Guarded:
             null = os.open(os.devnull, os.O_WRONLY)
             os.dup2(null, self.stream.fileno())
             os.close(null)
+        if self.fallback is not None and self.unflushed:
+            self.fallback.write(self.unflushed)
+        self.unflushed = ""
         self.on_lost()
 
     def isatty(self) -> bool:

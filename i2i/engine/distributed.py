@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import inspect
 import os
+import signal
 from dataclasses import dataclass
 from typing import Any
 
@@ -137,24 +138,33 @@ class StopVote:
     no step waits for it.
     """
 
+    OUTRANKS = 100  # added to a signal's number in the vote, so a signal outranks a closed console (SIGPIPE)
+
     def __init__(self, context: Distributed) -> None:
         self.context = context
         self.pending: tuple[Any, torch.Tensor] | None = None
         self.agreed = False  # the ranks decided to stop because one of them was interrupted
-        self.signal = 0  # ... by this signal (the highest number any rank got, so every rank reports the same)
+        # ... by this signal; every rank reports the same: a real signal over a closed console, then the highest
+        self.signal = 0
         self.out_of_time = False  # ... because one of them reached the time limit
 
+    @classmethod
+    def _ballot(cls, number: int) -> int:
+        return number + cls.OUTRANKS if number not in (0, signal.SIGPIPE) else number
+
     def _record(self, flags: torch.Tensor) -> bool:
-        number, out_of_time = (int(v) for v in flags.tolist())
+        ballot, out_of_time = (int(v) for v in flags.tolist())
+        number = ballot - self.OUTRANKS if ballot > self.OUTRANKS else ballot
         self.agreed |= number != 0
-        self.signal = max(self.signal, number)
+        if self._ballot(number) > self._ballot(self.signal):
+            self.signal = number
         self.out_of_time |= bool(out_of_time)
         return number != 0 or bool(out_of_time)
 
     def update(self, interrupted: int, out_of_time: bool = False) -> bool:
         """Submit this step's reasons (``interrupted``: the signal number that asked to stop, or 0); True when the
         ranks agreed (a step ago) to stop."""
-        flags = torch.tensor([int(interrupted), int(out_of_time)], dtype=torch.int32)
+        flags = torch.tensor([self._ballot(int(interrupted)), int(out_of_time)], dtype=torch.int32)
         if not self.context.enabled:
             return self._record(flags)
         agreed = self.drain()

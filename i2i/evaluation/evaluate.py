@@ -45,7 +45,7 @@ from ..metrics.paired import LPIPS, psnr, ssim
 from ..nn import inference_mode
 from ..tasks import config_from_dict, task_class
 from .features import FeatureBatcher, FeatureCache, file_digest
-from .image_sets import ImageRef, ImageSet, comparisons, eval_images, prefetched
+from .image_sets import ImageRef, ImageSet, eval_images, prefetched
 
 FID_VARIANT = ("Inception v3 pool3 (2048 features) with the TensorFlow 2015-12-05 weights (pt_inception-2015-12-05), "
                "torch-fidelity's network via torchmetrics; images quantised to uint8, resized to 299x299 with "
@@ -482,7 +482,7 @@ def evaluate_run(source: str | Path, options: EvalOptions | None = None, split: 
     if not Path(config.data.root).is_dir():
         raise DataError(f"{config.data.root}: the run's data folder is not here; give --data FOLDER")
     task_cls = task_class(config.task)
-    chosen = _chosen(comparisons(task_cls, config), which, config)
+    chosen = _chosen(tuple(task_cls.comparisons(config)), which, config)
     multiple = task_cls.check_config(config)
     for comparison in chosen:
         check_pairing(options, comparison.paired, f"a {config.task} run's {comparison.generator} has no paired targets")
@@ -576,7 +576,7 @@ def evaluate_model(model: str, data: str | Path, split: str | None = None, optio
     if not direction and any(task_cls.generator_direction(defaults, g) for g in task_cls.generators):
         raise ConfigError(f"model {name} does not record which way it translates; give --direction AtoB or BtoA")
     config = task_cls.config_for_model(str(data), info, direction, size)
-    found = [c for c in comparisons(task_cls, config)
+    found = [c for c in task_cls.comparisons(config)
              if task_cls.generator_direction(config, c.generator) == direction]
     if not found:
         raise ConfigError(f"model {name}: its task ({info.task}) declares nothing to compare"
@@ -612,7 +612,7 @@ class TrainingEvaluator:
     def __init__(self, config: TrainConfig, device: torch.device, say: Callable[[str], None] = print) -> None:
         task_cls = task_class(config.task)
         self.value_range, self.device = task_cls.value_range, device
-        self.comparisons = _chosen(comparisons(task_cls, config), None, config)
+        self.comparisons = _chosen(tuple(task_cls.comparisons(config)), None, config)
         multiple = task_cls.check_config(config)
         self.sets = [(c, task_cls.generator_direction(config, c.generator),
                       *eval_images(config, c, None, config.data.val_images, multiple)[:2]) for c in self.comparisons]

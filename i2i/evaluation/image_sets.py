@@ -8,7 +8,6 @@ trainA/ trainB/ ...), prepared as the run's validation prepares them, and decode
 
 from __future__ import annotations
 
-import json
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -30,11 +29,6 @@ from ..tasks.base import EvalData
 
 T = TypeVar("T")
 SPLITS = ("train", *VAL_SPLITS)
-
-
-def comparisons(task_cls: Any, config: TrainConfig) -> tuple[Comparison, ...]:
-    """The comparisons a task declares (``Task.comparisons``); for tasks that declare none, an error saying so."""
-    return tuple(task_cls.comparisons(config))
 
 
 def has_unpaired_layout(root: Path) -> bool:
@@ -100,9 +94,6 @@ class ImageSet:
             return self.loader(index)
         image = self.refs[index].load(self.max_pixels)
         return self.prepare(image) if self.prepare is not None else image
-
-    def recipe_text(self) -> str:
-        return json.dumps(self.recipe, sort_keys=True)
 
 
 def choose_split(config: TrainConfig, comparison: Comparison, split: str | None) -> str:

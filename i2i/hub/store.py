@@ -29,10 +29,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
-from ..fileio import process_alive, sha256_of, sync_folder
+from ..fileio import owner_gone, owner_tag, sha256_of, sync_folder
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[A-Za-z0-9_]{8}$")  # .NAME.PID.XXXXXXXX: staged or removed
+# .NAME.HOST-PID.XXXXXXXX (or .NAME.PID.XXXXXXXX, before hosts were named): a model staged or being removed
+TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?P<owner>(?:[A-Za-z0-9-]+-)?\d+)\.[A-Za-z0-9_]{8}$")
 SPLIT_ABOVE = 16 * 2**20  # bytes
 WEIGHTS = "model.weights"
 WEIGHTS_INLINE_UP_TO = 65536  # bytes: smaller tensors (biases, norm scales and shifts) stay in the graph
@@ -138,13 +139,13 @@ class ModelStore:
 
     def _temporary(self, name: str) -> Path:
         """A new hidden folder for staging or deleting model ``name``, named after this process."""
-        return Path(tempfile.mkdtemp(prefix=f".{name}.{os.getpid()}.", dir=self.models))
+        return Path(tempfile.mkdtemp(prefix=f".{name}.{owner_tag()}.", dir=self.models))
 
     def _remove_leftovers(self) -> None:
         """Delete the temporary folders of processes that no longer run (best effort: a read-only store is read)."""
         for entry in self.models.iterdir():
             found = TEMPORARY.match(entry.name)
-            if found and entry.is_dir() and not process_alive(int(found["pid"])):
+            if found and entry.is_dir() and owner_gone(found["owner"], entry):
                 shutil.rmtree(entry, ignore_errors=True)
 
     def _old(self, name: str) -> Path:

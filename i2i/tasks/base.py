@@ -26,6 +26,7 @@ from ..errors import ConfigError
 from ..metrics.comparison import Comparison
 from ..models import NetworkSpec
 from ..nn import init_weights
+from ..nn.modes import BatchNormStats
 from ..registry import Registry
 
 Batch = Mapping[str, Any]
@@ -84,6 +85,9 @@ class Task(ABC):
     # Images per validation batch: 1 for translation (batch norm on each image's own statistics, as at test
     # time, and images of their own sizes); methods that evaluate in eval mode validate in larger batches.
     validation_batch_size: ClassVar[int] = 1
+    # How its generators' batch norms run at test time (validation, export's default, a distillation student's
+    # teacher): "batch", each image's own statistics (the reference pix2pix's test mode), or "running" averages.
+    inference_stats: ClassVar[BatchNormStats] = "batch"
     # Name prefixes of the generator architectures whose published weights (`i2i models import`) this task
     # trained: an imported file is recorded as this task's model unless --task says otherwise.
     imports_architectures: ClassVar[tuple[str, ...]] = ()
@@ -188,7 +192,7 @@ class Task(ABC):
     @classmethod
     def export_card(cls, config: TrainConfig, generator: str) -> dict[str, Any]:
         """Fields the model card of an exported ``generator`` records besides the standard ones (where it came from,
-        what it is, how it was checked): a distilled student's teacher. None by default."""
+        what it is, how it was checked): a distilled student's teacher. None by default (an empty dict)."""
         return {}
 
     @classmethod

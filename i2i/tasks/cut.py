@@ -168,7 +168,7 @@ class CUT(UnpairedTranslation):
     @torch.no_grad()
     def translate(self, images: torch.Tensor) -> torch.Tensor:
         """G at test time (dropout off, batch norm on the batch's statistics)."""
-        with inference_mode(self.networks["G"], "batch"), self.precision.autocast():
+        with inference_mode(self.networks["G"], self.inference_stats), self.precision.autocast():
             return self.call["G"](images).float()
 
     def evaluate(self, batch: Batch) -> dict[str, torch.Tensor]:
@@ -176,7 +176,7 @@ class CUT(UnpairedTranslation):
         how much G changes B images (L1 of G(B) to B: identity)."""
         real_a, real_b = batch["A"], batch["B"]
         positions = torch.Generator(device=real_a.device).manual_seed(VALIDATION_SEED)
-        with inference_mode(self.networks["G"], "batch"):
+        with inference_mode(self.networks["G"], self.inference_stats):
             nce = self.patch_nce(real_a, self.translate(real_a), generator=positions)
         return {"NCE": nce, "idt_L1": F.l1_loss(self.translate(real_b), real_b)}
 

@@ -134,7 +134,7 @@ class CycleGAN(UnpairedTranslation):
 
     @torch.no_grad()
     def _translate(self, name: str, images: torch.Tensor) -> torch.Tensor:
-        with inference_mode(self.networks[name], "batch"), self.precision.autocast():
+        with inference_mode(self.networks[name], self.inference_stats), self.precision.autocast():
             return self.call[name](images).float()
 
     def _cycle(self, batch: Batch) -> dict[str, torch.Tensor]:

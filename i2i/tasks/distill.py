@@ -11,7 +11,8 @@ recipe (100 + 100 epochs) with ``mobile_resnet_9blocks`` at ngf 16, in batch-nor
 export folds the norms into the convolutions (``i2i export RUN --batch-norm-stats running``).
 
 The run reads its data as the teacher's task does (paired or unpaired layouts); the teacher's run folder (or
-checkpoint) must stay readable to train, resume and score the student; its export stands alone.
+checkpoint, recorded by its absolute path) must stay readable to train, resume, score and export the student; the
+exported ONNX model stands alone.
 """
 
 from __future__ import annotations
@@ -67,6 +68,11 @@ class DistillConfig(MethodConfig):
     vgg_weights: str = option("", "torchvision's VGG19 weights file (vgg19-dcbb9e9d.pth): adds pix2pixHD's VGG loss "
                                   "to the teacher's output (none without it)", metavar="FILE", resumable=True)
     lambda_gp: float = option(10.0, "weight of the gradient penalty (wgangp only)", minimum=0)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.teacher:  # absolute, so the run finds its teacher from any working directory (resume, export)
+            object.__setattr__(self, "teacher", str(Path(self.teacher).expanduser().absolute()))
 
 
 @dataclass(frozen=True)
@@ -133,7 +139,8 @@ def weights_digest(state: Mapping[str, torch.Tensor]) -> str:
     digest = hashlib.sha256()
     for key in sorted(state):
         digest.update(key.encode())
-        digest.update(state[key].detach().cpu().contiguous().numpy().tobytes())
+        # the raw bytes, whatever the dtype (numpy has no bfloat16)
+        digest.update(state[key].detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
     return digest.hexdigest()[:16]
 
 
@@ -150,6 +157,7 @@ class Distill(Task):
     name = "distill"
     method_config = DistillConfig
     generators = ("G",)
+    inference_stats = "running"  # the student trains with batch norm over 4 images and runs on its averages
 
     @classmethod
     def default_config(cls) -> TrainConfig:
@@ -304,6 +312,9 @@ class Distill(Task):
         checkpoint = load_checkpoint(info.path, with_state=False)
         self.teacher = checkpoint.build(info.generator).to(device).requires_grad_(False)
         self.teacher_identity = {"step": info.step, "weights": weights_digest(checkpoint.weights[info.generator])}
+        self.teacher_stats = info.task.inference_stats
+        self.teacher_per_image = self.teacher_stats == "batch" and any(
+            isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.teacher.modules())
         self.distilled = "A" in self.networks
         self.student_stages = stages(self.networks["G"]) if self.distilled else ()
         self.teacher_stages = stages(self.teacher) if self.distilled else ()
@@ -322,8 +333,8 @@ class Distill(Task):
         lines = [f"imitating {teacher.config.task}'s {teacher.generator} ({teacher.spec.name}, step {teacher.step}) "
                  f"from {teacher.path}: {', '.join(losses)}"]
         if self.config.model.norm == "batch":
-            lines.append("the student uses batch norm: export it with --batch-norm-stats running to fold the norms "
-                         "into the convolutions (as this run validates it)")
+            lines.append("the student uses batch norm: it validates and exports (by default) on its running "
+                         "statistics, which ONNX Runtime folds into the convolutions")
         return lines
 
     def build_optimizers(self) -> dict[str, torch.optim.Optimizer]:
@@ -335,8 +346,13 @@ class Distill(Task):
 
     @torch.no_grad()
     def teach(self, images: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """The teacher's output (and stage features when distilled) at test time."""
-        with inference_mode(self.teacher, "batch"), self.precision.autocast():
+        """The teacher's output (and stage features when distilled) as it runs at test time and exports: a batch-norm
+        teacher on batch statistics sees one image at a time (each image's own), not the student's batch."""
+        if self.teacher_per_image and images.shape[0] > 1:
+            parts = [self.teach(image[None]) for image in images]
+            return (torch.cat([out for out, _ in parts]),
+                    [torch.cat(stage) for stage in zip(*(features for _, features in parts), strict=True)])
+        with inference_mode(self.teacher, self.teacher_stats), self.precision.autocast():
             if self.distilled:
                 out, features = self.teacher(images, taps=self.teacher_stages)
                 return out.float(), features
@@ -378,7 +394,7 @@ class Distill(Task):
     @torch.no_grad()
     def translate(self, images: torch.Tensor) -> torch.Tensor:
         """The student at test time: dropout off, batch norm on running statistics (how it exports folded)."""
-        with inference_mode(self.networks["G"], "running"), self.precision.autocast():
+        with inference_mode(self.networks["G"], self.inference_stats), self.precision.autocast():
             return self.call["G"](images).float()
 
     def evaluate(self, batch: Batch) -> dict[str, torch.Tensor]:

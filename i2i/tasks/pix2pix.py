@@ -122,7 +122,7 @@ class Pix2Pix(Task):
     @torch.no_grad()
     def translate(self, real_a: torch.Tensor) -> torch.Tensor:
         """G at test time: dropout off, batch norm on the batch's statistics (the reference's test mode)."""
-        with inference_mode(self.networks["G"], "batch"), self.precision.autocast():
+        with inference_mode(self.networks["G"], self.inference_stats), self.precision.autocast():
             return self.call["G"](real_a).float()
 
     def evaluate(self, batch: Batch) -> dict[str, torch.Tensor]:

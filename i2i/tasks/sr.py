@@ -120,6 +120,7 @@ class SRResNet(Task):
     name = "srresnet"
     imports_architectures = ("srresnet",)
     method_config = SRConfig
+    inference_stats = "running"  # SRResNet's batch norms run on their averages at test time (the paper's eval mode)
     generators = ("G",)
     value_range = (0.0, 1.0)
     # HR patches are cropped from the images as they are: no loading size, no direction, no U-Net dropout
@@ -308,7 +309,7 @@ class SRResNet(Task):
     @torch.no_grad()
     def upscale(self, lr: torch.Tensor) -> torch.Tensor:
         """G at test time (eval mode), in [0, 1]."""
-        with inference_mode(self.networks["G"], "running"), self.precision.autocast():
+        with inference_mode(self.networks["G"], self.inference_stats), self.precision.autocast():
             return self.call["G"](lr).float().clamp(0, 1)
 
     def bicubic(self, lr: torch.Tensor) -> torch.Tensor:
@@ -438,6 +439,9 @@ def _eval_sources(root: Path, layout: SRLayout, scale: int, split: str | None) -
         if not found.train:
             raise DataError(f"{root}: no training images")
         return found.train, "train"
+    if layout == "div2k" and split not in (None, "val"):
+        raise DataError(f"--split {split}: {root} is a DIV2K folder, whose splits are train and valid (--split "
+                        "train, or leave out --split for valid)")
     if split is None or layout == "div2k":
         if found.val:
             return found.val, "val"

@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import gc
 import math
+import os
 import signal
 import sys
 import threading
@@ -162,8 +163,9 @@ class StopFlag:
         first = not self.requested
         if first or (self.signal == signal.SIGPIPE and number != signal.SIGPIPE):
             self.signal, self._at = number, time.monotonic()
-        if first:
-            print(f"\n{STOPPING[number]}", file=sys.stderr, flush=True)
+        if first:  # os.write, not print: a signal may arrive while a print to stderr is under way (reentrant)
+            with contextlib.suppress(OSError):
+                os.write(2, f"\n{STOPPING[number]}\n".encode())
 
     @contextlib.contextmanager
     def installed(self) -> Iterator[StopFlag]:
@@ -179,7 +181,9 @@ class StopFlag:
                 raise KeyboardInterrupt  # a second Ctrl-C stops at once
             self.request(number)
 
-        previous = {number: signal.signal(number, handler) for number in STOP_SIGNALS}
+        # a signal the caller ignores stays ignored: `nohup i2i train ... &` keeps training after a logout
+        previous = {number: signal.signal(number, handler) for number in STOP_SIGNALS
+                    if signal.getsignal(number) is not signal.SIG_IGN}
         try:
             with guarded_console(lambda: self.request(signal.SIGPIPE)):
                 yield self
