@@ -31,6 +31,10 @@ def test_train_help_lists_every_option_with_its_default(capsys: pytest.CaptureFi
     assert "cyclegan resnet_9blocks" in text and "pix2pix unet_256" in text
     netg = text[text.index("--netG NAME") : text.index("--netD NAME")]
     assert "classifier" not in netg  # a method that does not use an option is left out of its help
+    l1 = text[text.index("--lambda-l1 X") : text.index("--lambda-l1 X") + 300]
+    # a flag that means different things to the methods sharing it shows each one's meaning
+    assert "distill: weight of the L1 distance to the teacher's output" in l1, l1
+    assert "pix2pix: weight of the L1 loss to the target" in l1, l1
 
 
 def test_top_level_help_and_unknown_command(capsys: pytest.CaptureFixture[str]) -> None:

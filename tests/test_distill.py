@@ -113,9 +113,9 @@ def test_a_teacher_named_by_a_relative_path_is_found_from_another_directory(teac
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
-    (exported,) = export_run(run, out=tmp_path / "relative.onnx", batch_norm_stats="running", register=False,
-                             say=lambda _: None)
+    (exported,) = export_run(run, out=tmp_path / "relative.onnx", register=False, say=lambda _: None)
     assert exported.card["teacher"]["source"] == str(latest_checkpoint(teacher).resolve())
+    assert exported.card["batch_norm_stats"] == "running"  # by default, as the student validates
     assert resume(run, {"run": {"max_steps": 2}}, progress_bar=False).progress.step == 2
 
 
