@@ -27,11 +27,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from i2i.deploy.onnx_export import export_onnx, has_batch_norm, inference_network, parity, torch_output
+from i2i.deploy.onnx_export import export_onnx, inference_network, parity, torch_output
 from i2i.infer.model import ModelInfo, OnnxModel, usable_cores
 from i2i.models import create_model
 from i2i.models.macs import count_macs
 from i2i.nn import init_weights
+from i2i.nn.modes import has_batch_norm
 
 DEFAULT_MODELS = "mobile_resnet_9blocks:32,mobile_resnet_9blocks:64,resnet_9blocks:64"
 

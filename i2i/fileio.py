@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import hashlib
 import json
 import os
@@ -27,6 +28,24 @@ def write_error(path: str | os.PathLike[str], error: OSError) -> WriteError:
     """A one-line ``WriteError`` naming ``path`` for the OSError that stopped writing it."""
     reason = error.strerror or str(error) or type(error).__name__
     return WriteError(f"{os.fspath(path)}: cannot write ({reason})", error.errno, reason)
+
+
+@contextlib.contextmanager
+def writing(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Turn an OSError in the block into a one-line ``WriteError`` naming ``path``, the file being made."""
+    try:
+        yield
+    except OSError as e:
+        raise write_error(path, e) from e
+
+
+def _fsync_file(path: str | os.PathLike[str]) -> None:
+    """Flush a written file's data to the disk (before a rename makes it the real one)."""
+    fd = os.open(path, os.O_RDWR)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _new_temp_file(target: Path, suffix: str) -> Path:
@@ -71,8 +90,7 @@ def atomic_path(path: str | os.PathLike[str], suffix: str = ".tmp") -> Iterator[
         raise write_error(target, e) from e
     try:
         yield tmp
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
+        _fsync_file(tmp)
         os.replace(tmp, target)
     except BaseException as e:
         _remove(tmp)
@@ -139,10 +157,15 @@ def check_writable(path: str | os.PathLike[str], option: str) -> None:
 OTHER_MACHINE_STALE_S = 24 * 3600  # a temporary file of another machine (shared disk) is left alone for a day
 
 
+@functools.cache
+def _host() -> str:
+    """This machine's name as temporary file names carry it (letters, digits and '-')."""
+    return re.sub(r"[^A-Za-z0-9]", "-", socket.gethostname()) or "host"
+
+
 def owner_tag() -> str:
     """``HOST-PID`` for the names of temporary files: who is writing them, also on a disk shared by machines."""
-    host = re.sub(r"[^A-Za-z0-9]", "-", socket.gethostname()) or "host"
-    return f"{host}-{os.getpid()}"
+    return f"{_host()}-{os.getpid()}"
 
 
 def owner_gone(tag: str, path: Path) -> bool:
@@ -154,7 +177,7 @@ def owner_gone(tag: str, path: Path) -> bool:
     host, _, pid = tag.rpartition("-")
     if not pid.isdigit():
         return False
-    if host in ("", owner_tag().rpartition("-")[0]):
+    if host in ("", _host()):
         return not process_alive(int(pid))
     try:
         return time.time() - path.stat().st_mtime > OTHER_MACHINE_STALE_S
@@ -189,11 +212,7 @@ def new_staging_folder(target: Path) -> Path:
 def replace_together(stage: Path, moves: list[tuple[str, Path]]) -> None:
     """Rename the files ``stage/NAME`` onto their targets as one unit (see above), in the order given."""
     for name, _ in moves:  # the files' data is on disk before any rename can be (after a power loss)
-        fd = os.open(stage / name, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        _fsync_file(stage / name)
     # absolute targets: whoever completes an interrupted replacement may run in another working directory
     atomic_write_text(stage / JOURNAL, json.dumps([[name, os.path.abspath(target)] for name, target in moves]))
     for name, target in moves:
@@ -202,30 +221,22 @@ def replace_together(stage: Path, moves: list[tuple[str, Path]]) -> None:
         sync_folder(folder)
 
 
-def open_stage(target: Path) -> Path:
-    """A new staging folder beside ``target`` (its folder made), once the leftovers of killed writers there have
-    been completed or removed."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    finish_interrupted_replacements(target.parent)
-    return new_staging_folder(target)
-
-
 @contextlib.contextmanager
 def staged_files(target: Path) -> Iterator[Path]:
-    """A staging folder beside ``target`` for files that ``replace_together`` then puts in place as one unit;
-    removed (or completed, see ``close_stage``) when the block ends. Setting it up failing is a WriteError naming
-    ``target``."""
-    try:
-        stage = open_stage(target)
-    except OSError as e:
-        raise write_error(target, e) from e
+    """A staging folder beside ``target`` (its folder made, the leftovers of killed writers there completed or
+    removed first) for files that ``replace_together`` then puts in place as one unit; removed (or completed, see
+    ``_close_stage``) when the block ends. Setting it up failing is a WriteError naming ``target``."""
+    with writing(target):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        finish_interrupted_replacements(target.parent)
+        stage = new_staging_folder(target)
     try:
         yield stage
     finally:
-        close_stage(stage)
+        _close_stage(stage)
 
 
-def close_stage(stage: Path) -> None:
+def _close_stage(stage: Path) -> None:
     """Remove a staging folder. One whose replacement had begun (its journal written) but stopped on an error
     between two renames is completed first; if that fails too, it stays for the next writer or reader to complete
     (``finish_interrupted_replacements``), never leaving the targets a mix of old and new."""

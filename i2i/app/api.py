@@ -24,7 +24,7 @@ from .. import __version__
 from ..errors import ConfigError, DataError, I2IError, ModelError
 from ..images import decode_image, encode_image
 from ..infer.files import describe
-from ..infer.translate import AUTO_TILE, Translator
+from ..infer.translate import AUTO_TILE, Translator, side_scaled
 from ..report.html import CSP as REPORT_CSP
 from . import ortweb
 from .catalog import GENERATE, TRANSLATE
@@ -189,18 +189,23 @@ class Translated:
 
 
 async def read_upload(request: Request, limit: int) -> bytes:
-    """The request body, refused as soon as it exceeds ``limit`` bytes (or says it will)."""
+    """The request body, refused as soon as it exceeds ``limit`` bytes (or says it will), or once it has taken
+    ``UPLOAD_TIMEOUT`` seconds to arrive (a 408)."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise TooLarge(f"the upload is {int(declared) / 1e6:.1f} MB, over the limit of {limit / 1e6:g} MB "
                        "(--max-upload-mb)")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise TooLarge(f"the upload is over the limit of {limit / 1e6:g} MB (--max-upload-mb)")
-        chunks.append(chunk)
-    return b"".join(chunks)
+
+    async def body() -> bytes:
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise TooLarge(f"the upload is over the limit of {limit / 1e6:g} MB (--max-upload-mb)")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    return await asyncio.wait_for(body(), UPLOAD_TIMEOUT)
 
 
 def translate_bytes(state: Any, data: bytes, name: str, model_name: str, size: int | None, tile: int | None,
@@ -236,8 +241,8 @@ def check_work_size(shape: tuple[int, int], size: int | None, scale: int, limit:
     pixels: --max-pixels bounds what a request makes, not only what it sends."""
     height, width = shape
     if size:
-        factor = size / min(height, width)
-        work = max(1, round(width * factor)) * max(1, round(height * factor))
+        work_width, work_height = side_scaled(width, height, size)
+        work = work_width * work_height
         if work > limit:
             raise DataError(f"{name}: at size {size} it would be {work / 1e6:.1f} megapixels, over the app's limit "
                             f"of {limit / 1e6:g} (--max-pixels); give a smaller size")
@@ -275,7 +280,7 @@ async def translate(request: Request) -> Response:
                 data = await state.light(lambda: read_folder_image(path, limit))
             else:
                 name = safe_file_name(request.query_params.get("name", "image"))
-                data = await asyncio.wait_for(read_upload(request, limit), UPLOAD_TIMEOUT)
+                data = await read_upload(request, limit)
             result = await state.run(lambda: translate_bytes(state, data, name, model_name, size, tile, overlap))
         finally:
             state.counters.change("uploads", -1)
@@ -287,9 +292,9 @@ async def translate(request: Request) -> Response:
 def read_folder_image(path: Path, limit: int) -> bytes:
     """An image of --folder, read whole as an upload would be (and held to the same size limit)."""
     try:
-        if path.stat().st_size > limit:
-            raise TooLarge(f"{path.name}: {path.stat().st_size / 1e6:.1f} MB, over the limit of {limit / 1e6:g} MB "
-                           "(--max-upload-mb)")
+        size = path.stat().st_size
+        if size > limit:
+            raise TooLarge(f"{path.name}: {size / 1e6:.1f} MB, over the limit of {limit / 1e6:g} MB (--max-upload-mb)")
         return path.read_bytes()
     except OSError as e:
         raise NotFound(f"{path.name}: cannot be read from the folder ({e.strerror or e})") from None
@@ -315,7 +320,7 @@ async def sample(request: Request) -> Response:
 
 async def _sample(state: Any, request: Request) -> Response:
     try:
-        body = json.loads(await asyncio.wait_for(read_upload(request, 65536), UPLOAD_TIMEOUT) or b"{}")
+        body = json.loads(await read_upload(request, 65536) or b"{}")
     except ValueError:
         raise ConfigError("the request is not JSON") from None
     if not isinstance(body, dict):

@@ -7,10 +7,9 @@ asked), checks each against the PyTorch network on real images, and registers th
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -26,21 +25,20 @@ from ..fileio import (
     replace_together,
     sha256_of,
     staged_files,
-    write_error,
+    writing,
 )
 from ..hub.store import NAME, ModelStore
 from ..images import list_images, read_image
 from ..infer.model import ModelInfo, OnnxModel, range_text
 from ..metrics.sr import psnr_y
 from ..models import NetworkSpec
-from ..nn.modes import BatchNormStats
+from ..nn.modes import BatchNormStats, has_batch_norm
 from ..tasks import config_from_dict, task_class
 from .latent import export_latent
 from .onnx_export import (
     OPSET,
     export_onnx,
     float64_errors,
-    has_batch_norm,
     inference_network,
     model_input,
     parity,
@@ -143,7 +141,7 @@ def export_network(net: Any, info: ModelInfo, request: ExportRequest, images: li
     with staged_files(out) as stage:
         written: list[tuple[str, Path, ModelInfo, str]] = []  # name, final path, info, check
         fp32 = stage / out.name
-        with _writing(out):
+        with writing(out):
             export_onnx(test_net, info, fp32, request.opset)
         model = OnnxModel(fp32, device="cpu")
         info = model.info  # as written, with the number of norm layers whose statistics tiling can share
@@ -161,7 +159,7 @@ def export_network(net: Any, info: ModelInfo, request: ExportRequest, images: li
         written.append((request.name, out, info, check))
         if request.fp16:
             fp16, fp16_info = _variant(out, "fp16"), replace(info, precision="fp16")
-            with _writing(fp16):
+            with writing(fp16):
                 to_fp16(fp32, fp16_info, stage / fp16.name)
             half = OnnxModel(stage / fp16.name, device="cpu")(inputs).astype(np.float32)
             diff = float(np.abs(half - reference).max())
@@ -170,7 +168,7 @@ def export_network(net: Any, info: ModelInfo, request: ExportRequest, images: li
         if request.int8:
             int8, int8_info = _variant(out, "int8"), replace(info, precision="int8")
             calibration = [model_input(im, info) for im in calibration_images[:MAX_CHECK_IMAGES]]
-            with _writing(int8):  # quantize the all-Conv form (see deploy/subpixel.py)
+            with writing(int8):  # quantize the all-Conv form (see deploy/subpixel.py)
                 quantizable = stage / "subpixel.onnx"
                 export_onnx(with_subpixel_upsampling(test_net), info, quantizable, request.opset)
                 to_int8(quantizable, int8_info, stage / int8.name, calibration)
@@ -182,22 +180,13 @@ def export_network(net: Any, info: ModelInfo, request: ExportRequest, images: li
         cards = []
         for name, path, variant_info, variant_check in written:
             cards.append(_card(request, name, stage / path.name, variant_info, variant_check))
-            with _writing(path.with_suffix(".json")):
+            with writing(path.with_suffix(".json")):
                 atomic_write_text(stage / f"{path.stem}.json", json.dumps(cards[-1], indent=2) + "\n")
         files = [path for _, path, _, _ in written] + [path.with_suffix(".json") for _, path, _, _ in written]
-        with _writing(out):  # the models first, then their cards, as one unit (a kill between is completed later)
+        with writing(out):  # the models first, then their cards, as one unit (a kill between is completed later)
             replace_together(stage, [(path.name, path) for path in files])
     return [_finish(request, name, path, variant_info, variant_check, card, say)
             for (name, path, variant_info, variant_check), card in zip(written, cards, strict=True)]
-
-
-@contextlib.contextmanager
-def _writing(path: Path) -> Iterator[None]:
-    """Turn an OSError in the block into a one-line ``WriteError`` naming ``path``, the file being made."""
-    try:
-        yield
-    except OSError as e:
-        raise write_error(path, e) from e
 
 
 def _variant(path: Path, precision: str) -> Path:

@@ -20,7 +20,7 @@ import torch
 
 from .. import __version__
 from ..errors import I2IError
-from ..fileio import atomic_write_text, replace_together, sha256_of, staged_files, write_error
+from ..fileio import atomic_write_text, replace_together, sha256_of, staged_files, writing
 from ..hub.store import ModelStore
 from ..tasks.base import ExportPlan
 from .onnx_export import OPSET
@@ -62,10 +62,8 @@ def export_latent(plan: ExportPlan, name: str, out: Path, opset: int = OPSET, re
     card_path = out.with_suffix(".json")
     with staged_files(out) as stage:  # the model and its card replace an earlier export together, or not at all
         staged = stage / out.name
-        try:
+        with writing(out):
             onnx.save_model(model, str(staged))
-        except OSError as e:
-            raise write_error(out, e) from e
         # parity on inputs the trace never saw, at another batch size
         generator = torch.Generator().manual_seed(0)
         inputs = tuple(_random_like(x, 5, generator) for x in plan.example)
@@ -85,11 +83,9 @@ def export_latent(plan: ExportPlan, name: str, out: Path, opset: int = OPSET, re
                 "outputs": plan.output_names, "check": check, "sha256": sha256_of(staged),
                 "bytes": staged.stat().st_size, "i2i_version": __version__,
                 "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
-        try:
+        with writing(out):
             atomic_write_text(stage / card_path.name, json.dumps(card, indent=2) + "\n")
             replace_together(stage, [(out.name, out), (card_path.name, card_path)])
-        except OSError as e:
-            raise write_error(out, e) from e
     if register:
         (store or ModelStore()).add(name, out, card)
     say(f"{out}  ({out.stat().st_size / 1e6:.1f} MB): {check}" + (f"; registered as '{name}'" if register else ""))

@@ -98,10 +98,6 @@ class WithStatistics(nn.Module):
         return (y, *[t for i in range(len(self.norms)) for t in found[i]])
 
 
-def has_batch_norm(net: nn.Module) -> bool:
-    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in net.modules())
-
-
 def inference_network(net: nn.Module, batch_norm_stats: BatchNormStats = "batch") -> nn.Module:
     """A copy of ``net`` for inference: dropout off; per-image norms made tileable (see TileableNorm).
 

@@ -156,7 +156,7 @@ class StopVote:
         ballot, out_of_time = (int(v) for v in flags.tolist())
         number = ballot - self.OUTRANKS if ballot > self.OUTRANKS else ballot
         self.agreed |= number != 0
-        if self._ballot(number) > self._ballot(self.signal):
+        if ballot > self._ballot(self.signal):
             self.signal = number
         self.out_of_time |= bool(out_of_time)
         return number != 0 or bool(out_of_time)

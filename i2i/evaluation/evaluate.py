@@ -482,7 +482,7 @@ def evaluate_run(source: str | Path, options: EvalOptions | None = None, split: 
     if not Path(config.data.root).is_dir():
         raise DataError(f"{config.data.root}: the run's data folder is not here; give --data FOLDER")
     task_cls = task_class(config.task)
-    chosen = _chosen(tuple(task_cls.comparisons(config)), which, config)
+    chosen = _chosen(task_cls.comparisons(config), which, config)
     multiple = task_cls.check_config(config)
     for comparison in chosen:
         check_pairing(options, comparison.paired, f"a {config.task} run's {comparison.generator} has no paired targets")
@@ -612,7 +612,7 @@ class TrainingEvaluator:
     def __init__(self, config: TrainConfig, device: torch.device, say: Callable[[str], None] = print) -> None:
         task_cls = task_class(config.task)
         self.value_range, self.device = task_cls.value_range, device
-        self.comparisons = _chosen(tuple(task_cls.comparisons(config)), None, config)
+        self.comparisons = _chosen(task_cls.comparisons(config), None, config)
         multiple = task_cls.check_config(config)
         self.sets = [(c, task_cls.generator_direction(config, c.generator),
                       *eval_images(config, c, None, config.data.val_images, multiple)[:2]) for c in self.comparisons]

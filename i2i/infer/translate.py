@@ -20,6 +20,12 @@ AUTO_TILE_ABOVE = 2048  # images with a longer side than this are tiled by defau
 AUTO_TILE = 1024
 
 
+def side_scaled(width: int, height: int, side: int) -> tuple[int, int]:
+    """(width, height) scaled so that the shorter side is ``side`` (``--size``), at least 1 pixel each."""
+    scale = side / min(height, width)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
 class Translator:
     """``translator(image)`` -> translated image, both (H, W, C) uint8; the output is ``scale`` times larger.
 
@@ -66,8 +72,7 @@ class Translator:
             colour = np.repeat(colour, 3, axis=2)
         work = colour
         if self.size:
-            scale = self.size / min(height, width)
-            work = resize_image(colour, max(1, round(width * scale)), max(1, round(height * scale)))
+            work = resize_image(colour, *side_scaled(width, height, self.size))
         x = to_model_range(work, info.range)
         tile = self._tile_for(max(x.shape[:2]))
         if tile:

@@ -11,6 +11,11 @@ from torch import nn
 BatchNormStats = Literal["batch", "running"]
 
 
+def has_batch_norm(net: nn.Module) -> bool:
+    """Whether ``net`` has batch norms (whose test-time statistics then matter)."""
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in net.modules())
+
+
 @contextmanager
 def inference_mode(net: nn.Module, batch_norm_stats: BatchNormStats = "batch") -> Iterator[nn.Module]:
     """Run ``net`` for inference inside the block, then restore its train/eval state.

@@ -40,6 +40,7 @@ from ..losses import GANLoss, PerceptualLoss, gradient_penalty, parse_layers
 from ..metrics.paired import psnr, validation_metrics
 from ..models import NetworkSpec, spec_for
 from ..nn import inference_mode
+from ..nn.modes import has_batch_norm
 from .base import TASKS, Batch, Comparison, Task, backward_step
 
 # pix2pixHD's VGG loss (GAN Compression's 'vgg' reconstruction loss): relu1_1 ... relu5_1, deeper layers weigh more
@@ -313,8 +314,7 @@ class Distill(Task):
         self.teacher = checkpoint.build(info.generator).to(device).requires_grad_(False)
         self.teacher_identity = {"step": info.step, "weights": weights_digest(checkpoint.weights[info.generator])}
         self.teacher_stats = info.task.inference_stats
-        self.teacher_per_image = self.teacher_stats == "batch" and any(
-            isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.teacher.modules())
+        self.teacher_per_image = self.teacher_stats == "batch" and has_batch_norm(self.teacher)
         self.distilled = "A" in self.networks
         self.student_stages = stages(self.networks["G"]) if self.distilled else ()
         self.teacher_stages = stages(self.teacher) if self.distilled else ()
